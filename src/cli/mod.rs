@@ -1,0 +1,148 @@
+//! The command line: clap types only. Values are checked here only as far as their own syntax
+//! goes; `settings` combines them with the environment and the profile file.
+
+mod sf;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use sf::{AppAction, ClusterAction, SfArgs, SfConnection, SfScope};
+
+/// Roll back an in-progress upgrade: Service Fabric clusters and applications.
+///
+/// `start` checks that an upgrade is rolling forward, asks on a terminal, sends the rollback and
+/// waits until the platform reports a final state. `status` reads the state once, or waits with
+/// `--watch`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rollback",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Exit codes: 0 done, 1 rollback failed or platform error, 2 usage or configuration error, \
+3 nothing to roll back, 4 authentication refused, 5 timed out waiting (the rollback continues), \
+6 platform unreachable, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Service Fabric: cluster and application upgrades.
+    Sf(SfArgs),
+}
+
+/// Output format of the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    Text,
+    /// One JSON result document on stdout.
+    Json,
+    /// Progress events, one JSON object a line, then the result document.
+    Jsonl,
+}
+
+/// When to colour stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, global = true, env = "ROLLBACK_OUTPUT")]
+    pub output: Option<OutputFormat>,
+    /// Same as `--output json`.
+    #[arg(long, global = true, conflicts_with = "output")]
+    pub json: bool,
+    /// Settings profile from the config file.
+    #[arg(long, global = true, env = "ROLLBACK_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Config file [default: $XDG_CONFIG_HOME/rollback/config.toml].
+    #[arg(long, global = true, env = "ROLLBACK_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// More logging on stderr (-v requests, -vv details).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Colour on stderr (NO_COLOR is honoured with auto).
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
+    /// Do not ask for confirmation.
+    #[arg(short, long, global = true)]
+    pub yes: bool,
+    /// Do every read, print the request(s) that would change something, send none of them.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Return once the platform accepted the rollback.
+    #[arg(long, global = true)]
+    pub no_wait: bool,
+    /// Bound on the whole run, e.g. 90s, 45m, 2h [default: 1h].
+    #[arg(long, global = true, env = "ROLLBACK_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+    /// Time between status reads [default: per platform].
+    #[arg(long, global = true, env = "ROLLBACK_POLL_INTERVAL", value_parser = parse_duration, value_name = "DURATION")]
+    pub poll_interval: Option<Duration>,
+    /// Exit 0 instead of 3 when there is nothing to roll back.
+    #[arg(long, global = true)]
+    pub if_upgrading: bool,
+}
+
+/// `--watch` for status commands.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Wait until the upgrade or rollback reaches a final state.
+    #[arg(short, long)]
+    pub watch: bool,
+}
+
+/// A positive duration such as `90s`, `45m`, `1h30m` or `500ms`.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(value.trim())
+        .map_err(|e| format!("{e} (examples: 90s, 45m, 2h)"))?;
+    if duration.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("50ms"), Ok(Duration::from_millis(50)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("10").is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! `rollback sf …`
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::WatchArgs;
+
+#[derive(Debug, Args)]
+pub struct SfArgs {
+    #[command(flatten)]
+    pub connection: SfConnection,
+    #[command(subcommand)]
+    pub scope: SfScope,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SfScope {
+    /// The cluster's code/configuration upgrade.
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+    },
+    /// An application upgrade.
+    App {
+        #[command(subcommand)]
+        action: AppAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterAction {
+    /// Roll back the cluster upgrade that is rolling forward, and wait for it.
+    Start,
+    /// Show the cluster upgrade's state.
+    Status(WatchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppAction {
+    /// Roll back the application's upgrade that is rolling forward, and wait for it.
+    Start {
+        /// Application id (myapp~app1) or name (fabric:/myapp/app1).
+        app: String,
+    },
+    /// Show the application upgrade's state.
+    Status {
+        /// Application id (myapp~app1) or name (fabric:/myapp/app1).
+        app: String,
+        #[command(flatten)]
+        watch: WatchArgs,
+    },
+}
+
+/// How to reach the cluster. Each option also comes from the environment or a profile.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct SfConnection {
+    /// HTTP gateway URL [default: http://localhost:19080].
+    #[arg(long, global = true, env = "ROLLBACK_SF_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Client certificate: PEM (with --key unless it holds the key) or PFX/PKCS#12.
+    #[arg(long, global = true, env = "ROLLBACK_SF_CERT", value_name = "PATH")]
+    pub cert: Option<PathBuf>,
+    /// Private key of a PEM --cert.
+    #[arg(long, global = true, env = "ROLLBACK_SF_KEY", value_name = "PATH")]
+    pub key: Option<PathBuf>,
+    /// Name of the environment variable holding the PFX password.
+    #[arg(
+        long,
+        global = true,
+        env = "ROLLBACK_SF_CERT_PASSWORD_ENV",
+        value_name = "VAR"
+    )]
+    pub cert_password_env: Option<String>,
+    /// Extra CA certificate(s) to trust, PEM.
+    #[arg(long, global = true, env = "ROLLBACK_SF_CA", value_name = "PATH")]
+    pub ca: Option<PathBuf>,
+    /// Do not verify the server's certificate.
+    #[arg(long, global = true)]
+    pub insecure: bool,
+    /// Read the bearer token from stdin (else ROLLBACK_SF_TOKEN).
+    #[arg(long, global = true)]
+    pub token_stdin: bool,
+    /// REST api-version [default: 6.0].
+    #[arg(
+        long,
+        global = true,
+        env = "ROLLBACK_SF_API_VERSION",
+        value_name = "VERSION"
+    )]
+    pub api_version: Option<String>,
+    /// Server-side timeout in seconds, sent as the `timeout` query parameter.
+    #[arg(long, global = true, env = "ROLLBACK_SF_SERVER_TIMEOUT", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub server_timeout: Option<u32>,
+}

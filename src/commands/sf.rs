@@ -1,0 +1,73 @@
+//! `rollback sf cluster …` and `rollback sf app …`.
+
+use std::time::Duration;
+
+use crate::cli::{AppAction, ClusterAction, SfArgs, SfScope};
+use crate::error::Error;
+use crate::http::{ClientOptions, HttpClient, TokenPlacement};
+use crate::platform::sf::{AppId, Scope, SfClient, SfTarget};
+use crate::report::Report;
+use crate::settings::{self, Profile};
+
+use super::{Ctx, engine};
+
+/// The server's own default when no `--server-timeout` is given.
+const SERVER_DEFAULT_TIMEOUT: u64 = 60;
+
+pub async fn run(
+    args: &SfArgs,
+    profile: &Profile,
+    ctx: &Ctx<'_>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let (scope, watch) = match &args.scope {
+        SfScope::Cluster { action } => (
+            Scope::Cluster,
+            match action {
+                ClusterAction::Start => None,
+                ClusterAction::Status(w) => Some(w.watch),
+            },
+        ),
+        SfScope::App { action } => {
+            let (app, watch) = match action {
+                AppAction::Start { app } => (app, None),
+                AppAction::Status { app, watch } => (app, Some(watch.watch)),
+            };
+            let id = AppId::parse(app).map_err(Error::Usage)?;
+            report.target = id.as_str().to_string();
+            (Scope::App(id), watch)
+        }
+    };
+    let settings = settings::sf(&args.connection, profile)?;
+    if matches!(scope, Scope::Cluster) {
+        report.target = settings.endpoint.as_str().trim_end_matches('/').to_string();
+    }
+    if settings.tls.insecure {
+        ctx.printer
+            .warn("--insecure: the cluster's TLS certificate is not verified");
+    }
+    // The server may work for `timeout` seconds before it answers; wait a little longer.
+    let server_timeout = settings
+        .server_timeout
+        .map_or(SERVER_DEFAULT_TIMEOUT, u64::from);
+    let http = HttpClient::new(ClientOptions {
+        base: settings.endpoint.clone(),
+        tls: settings.tls,
+        token: settings.token,
+        token_placement: TokenPlacement::AUTHORIZATION,
+        request_timeout: Duration::from_secs(server_timeout + 30),
+    })?;
+    let target = SfTarget {
+        client: SfClient {
+            http,
+            endpoint: settings.endpoint,
+            api_version: settings.api_version,
+            server_timeout: settings.server_timeout,
+        },
+        scope,
+    };
+    match watch {
+        None => engine::start(&target, ctx, report).await,
+        Some(watch) => engine::status(&target, ctx, report, watch).await,
+    }
+}

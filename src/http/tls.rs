@@ -1,0 +1,353 @@
+//! TLS for every platform: trust roots, `--ca`, `--insecure`, and client identities from PEM or
+//! PKCS#12 files, all on rustls with the ring provider.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+
+use super::Secret;
+use crate::error::Error;
+
+/// Where the TLS settings of one platform come from.
+#[derive(Debug, Default, Clone)]
+pub struct TlsOptions {
+    pub identity: Option<IdentityFile>,
+    pub ca: Option<PathBuf>,
+    pub insecure: bool,
+}
+
+/// A client certificate: PEM (with the key in `key` or the same file) or PKCS#12.
+#[derive(Debug, Clone)]
+pub struct IdentityFile {
+    pub cert: PathBuf,
+    pub key: Option<PathBuf>,
+    pub password: Option<Secret>,
+}
+
+/// A loaded client identity.
+pub struct Identity {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Identity {
+    /// SHA-1 thumbprint of the leaf certificate, as Service Fabric and Azure show it.
+    pub fn thumbprint(&self) -> String {
+        let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.chain[0]);
+        digest.as_ref().iter().map(|b| format!("{b:02X}")).collect()
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Builds the rustls configuration the one HTTP client uses.
+pub fn client_config(
+    options: &TlsOptions,
+    identity: Option<Identity>,
+) -> Result<ClientConfig, Error> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Usage(format!("TLS set-up failed: {e}")))?
+        .dangerous();
+    let verifier: Arc<dyn ServerCertVerifier> = if options.insecure {
+        Arc::new(NoVerification(provider.signature_verification_algorithms))
+    } else {
+        let extra = match &options.ca {
+            Some(path) => load_ca(path)?,
+            None => Vec::new(),
+        };
+        match rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone()) {
+            Ok(verifier) => Arc::new(verifier),
+            // No system roots and no --ca: plain-http endpoints still work, https ones fail
+            // with this reason at the handshake.
+            Err(e) => Arc::new(Unverifiable {
+                reason: e.to_string(),
+                algorithms: provider.signature_verification_algorithms,
+            }),
+        }
+    };
+    let builder = builder.with_custom_certificate_verifier(verifier);
+    match identity {
+        Some(identity) => builder
+            .with_client_auth_cert(identity.chain, identity.key)
+            .map_err(|e| Error::Usage(format!("the client certificate cannot be used: {e}"))),
+        None => Ok(builder.with_no_client_auth()),
+    }
+}
+
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
+    std::fs::read(path)
+        .map_err(|e| Error::Usage(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+fn is_pem(bytes: &[u8]) -> bool {
+    bytes.windows(10).any(|w| w == b"-----BEGIN")
+}
+
+/// Reads `--ca`: one or more PEM certificates (or a single DER one).
+pub fn load_ca(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let bytes = read_file(path, "CA file")?;
+    let bad = |why: String| Error::Usage(format!("CA file {}: {why}", path.display()));
+    if !is_pem(&bytes) {
+        if bytes.first() == Some(&0x30) {
+            return Ok(vec![CertificateDer::from(bytes)]);
+        }
+        return Err(bad("not a PEM or DER certificate".into()));
+    }
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("unreadable PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad("holds no CERTIFICATE block".into()));
+    }
+    Ok(certs)
+}
+
+/// Reads a client identity: PEM certificate(s) plus key, or a PKCS#12 (PFX) bundle.
+pub fn load_identity(file: &IdentityFile) -> Result<Identity, Error> {
+    let bytes = read_file(&file.cert, "certificate")?;
+    let name = file.cert.display();
+    if is_pem(&bytes) {
+        let chain = CertificateDer::pem_slice_iter(&bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Usage(format!("certificate {name}: unreadable PEM: {e}")))?;
+        if chain.is_empty() {
+            return Err(Error::Usage(format!(
+                "certificate {name} holds no CERTIFICATE block"
+            )));
+        }
+        let (key_bytes, key_name) = match &file.key {
+            Some(path) => (read_file(path, "key")?, path.display().to_string()),
+            None => (bytes.clone(), name.to_string()),
+        };
+        let key = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|_| {
+            Error::Usage(match &file.key {
+                Some(_) => format!("key {key_name} holds no readable unencrypted private key"),
+                None => format!("certificate {name} holds no private key: pass it with --key"),
+            })
+        })?;
+        return Ok(Identity { chain, key });
+    }
+    if bytes.first() != Some(&0x30) {
+        return Err(Error::Usage(format!(
+            "certificate {name} is neither PEM nor PKCS#12 (PFX)"
+        )));
+    }
+    if file.key.is_some() {
+        return Err(Error::Usage(format!(
+            "certificate {name} is PKCS#12, which carries its own key: drop --key"
+        )));
+    }
+    let password = file.password.as_ref().map_or("", |p| p.expose());
+    let store =
+        p12_keystore::KeyStore::from_pkcs12(&bytes, password, Default::default()).map_err(|e| {
+            let hint = if file.password.is_none() {
+                ": if it has a password, name its variable with --cert-password-env"
+            } else {
+                ""
+            };
+            Error::Usage(format!(
+                "cannot open PKCS#12 certificate {name} ({e}){hint}"
+            ))
+        })?;
+    let Some((_, chain)) = store.private_key_chain() else {
+        return Err(Error::Usage(format!(
+            "PKCS#12 certificate {name} holds no private key"
+        )));
+    };
+    if chain.certs().is_empty() {
+        return Err(Error::Usage(format!(
+            "PKCS#12 certificate {name} holds no certificate for its key"
+        )));
+    }
+    Ok(Identity {
+        chain: chain
+            .certs()
+            .iter()
+            .map(|c| CertificateDer::from(c.as_der().to_vec()))
+            .collect(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec())),
+    })
+}
+
+/// `--insecure`: accepts any server certificate, still checks handshake signatures.
+#[derive(Debug)]
+struct NoVerification(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+/// Used when no trust roots could be loaded: every server certificate fails, with the reason.
+#[derive(Debug)]
+struct Unverifiable {
+    reason: String,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Unverifiable {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Err(rustls::Error::General(format!(
+            "no trusted root certificates ({}); pass --ca",
+            self.reason
+        )))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn id(cert: PathBuf) -> IdentityFile {
+        IdentityFile {
+            cert,
+            key: None,
+            password: None,
+        }
+    }
+
+    #[test]
+    fn garbage_certificate_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load_identity(&id(write(&dir, "c.pem", b"hello")))
+            .err()
+            .unwrap();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("neither PEM nor PKCS#12"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let err = load_identity(&id("/nonexistent/c.pem".into()))
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .starts_with("cannot read certificate /nonexistent/c.pem"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pem_certificate_without_key_asks_for_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["x".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let err = load_identity(&id(write(&dir, "c.pem", cert.pem().as_bytes())))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("pass it with --key"), "{err}");
+        let ok = load_identity(&IdentityFile {
+            cert: write(&dir, "c2.pem", cert.pem().as_bytes()),
+            key: Some(write(&dir, "k.pem", key.serialize_pem().as_bytes())),
+            password: None,
+        })
+        .unwrap();
+        assert_eq!(ok.thumbprint().len(), 40);
+    }
+
+    #[test]
+    fn pkcs12_with_wrong_password_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = vec![0x30, 0x82, 0x01, 0x00];
+        bytes.extend_from_slice(&[0u8; 256]);
+        let err = load_identity(&id(write(&dir, "c.pfx", &bytes)))
+            .err()
+            .unwrap();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--cert-password-env"), "{err}");
+    }
+
+    #[test]
+    fn ca_file_must_hold_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load_ca(&write(
+            &dir,
+            "ca.pem",
+            b"-----BEGIN NOTHING-----\n-----END NOTHING-----\n",
+        ))
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string().contains("holds no CERTIFICATE block"),
+            "{err}"
+        );
+    }
+}

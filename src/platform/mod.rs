@@ -1,0 +1,92 @@
+//! Platform API clients. Each maps its own states into [`Phase`] and implements [`Rollback`],
+//! so that `start`, `status --watch`, the exit codes and the result document are written once
+//! (in `commands`). Nothing here parses arguments, prints or exits.
+
+pub mod sf;
+
+use std::time::Duration;
+
+use crate::error::{Error, Problem};
+use crate::http::{HttpClient, Request, Response};
+pub use crate::report::Phase;
+
+/// One reading of the platform's state.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub phase: Phase,
+    /// The platform's own word for the state.
+    pub platform_state: Option<String>,
+    /// The version being abandoned, when the platform names it.
+    pub from_version: Option<String>,
+    /// One line for a human: where the upgrade or rollback stands.
+    pub progress: String,
+    /// Why the upgrade or rollback failed, when it did.
+    pub failure: Option<Problem>,
+    /// The platform's status document, as parsed.
+    pub detail: serde_json::Value,
+    /// The server asked us to wait this long before the next read.
+    pub retry_after: Option<Duration>,
+}
+
+/// What `start` does after reading the state.
+#[derive(Debug)]
+pub enum Decision {
+    /// An upgrade can be rolled back: send the rollback.
+    RollBack,
+    /// A rollback is already running: wait for it instead of sending another.
+    Attach,
+    /// Nothing to roll back (exit 3), with the reason.
+    Nothing(String),
+    /// A state in which no rollback may be sent.
+    Refuse(Error),
+}
+
+/// The operations every platform offers for one rollback target.
+pub trait Rollback {
+    /// The platform's client, for sending the rollback.
+    fn http(&self) -> &HttpClient;
+    /// Time between reads while waiting, unless `--poll-interval` says otherwise.
+    fn default_poll_interval(&self) -> Duration;
+    /// Reads the state once (precondition, status and every poll).
+    async fn read(&self) -> Result<Snapshot, Error>;
+    /// What `start` does in this state.
+    fn decide(&self, snapshot: &Snapshot) -> Decision {
+        default_decision(snapshot)
+    }
+    /// A one-line description of the rollback for the confirmation prompt.
+    fn describe(&self, snapshot: &Snapshot) -> String;
+    /// The mutating request that starts the rollback.
+    fn rollback_request(&self) -> Request;
+    /// The error a non-2xx answer to the rollback request stands for.
+    fn rejection(&self, response: &Response) -> Error;
+    /// The platform's id for the accepted operation, if it gives one.
+    fn operation_id(&self, _response: &Response) -> Option<String> {
+        None
+    }
+    /// After a completed rollback: the version now in place, if it can be read.
+    async fn settled_version(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The decision for platforms whose phase says it all.
+pub fn default_decision(snapshot: &Snapshot) -> Decision {
+    let state = snapshot.platform_state.as_deref().unwrap_or("no state");
+    match snapshot.phase {
+        Phase::Upgrading => Decision::RollBack,
+        Phase::RollingBack => Decision::Attach,
+        Phase::Idle | Phase::RolledBack => {
+            Decision::Nothing(format!("no upgrade is rolling forward ({state})"))
+        }
+        Phase::Failed => Decision::Refuse(Error::RollbackFailed(
+            snapshot.failure.clone().unwrap_or_else(|| {
+                Problem::new(format!(
+                    "the upgrade is in state {state}; no rollback was sent"
+                ))
+            }),
+        )),
+        Phase::Unknown => Decision::Refuse(Error::unexpected(format!(
+            "unrecognised state {state}; no rollback was sent"
+        ))),
+    }
+}

@@ -1,0 +1,349 @@
+//! Service Fabric REST: cluster and application upgrade progress and rollback.
+
+mod model;
+
+use std::time::Duration;
+
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use reqwest::{Method, Url};
+use tracing::debug;
+
+use super::{Phase, Rollback, Snapshot};
+use crate::error::{Error, Problem, excerpt};
+use crate::http::{HttpClient, Request, Response};
+use model::{FabricError, UpgradeProgress, VersionInfo};
+
+/// Characters escaped in an application id path segment: everything that cannot stand raw in
+/// a segment (RFC 3986 `pchar`), so `~`, `:`, `$` and the other sub-delimiters stay as they are.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// An application id (`myapp~app1`), from an id or a `fabric:/` name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppId(String);
+
+impl AppId {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let usage = "give an id (myapp~app1) or a name (fabric:/myapp/app1)";
+        if input.trim().is_empty() {
+            return Err(format!("the application is empty: {usage}"));
+        }
+        if input.chars().any(char::is_control) {
+            return Err(format!(
+                "the application {input:?} contains a control character"
+            ));
+        }
+        let (segments, separator): (Vec<&str>, char) = match input.get(..7) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("fabric:") => {
+                let Some(path) = input[7..].strip_prefix('/') else {
+                    return Err(format!(
+                        "the application name {input:?} must start with fabric:/"
+                    ));
+                };
+                (path.split('/').collect(), '/')
+            }
+            _ if input.contains('/') => {
+                return Err(format!(
+                    "the application id {input:?} contains '/': {usage}"
+                ));
+            }
+            _ => (input.split('~').collect(), '~'),
+        };
+        if segments.iter().any(|s| s.is_empty()) {
+            return Err(format!(
+                "the application {input:?} has an empty '{separator}' segment: {usage}"
+            ));
+        }
+        if segments.iter().any(|s| *s == "." || *s == "..") {
+            return Err(format!(
+                "the application {input:?} has a '.' or '..' segment"
+            ));
+        }
+        Ok(Self(segments.join("~")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn path_segment(&self) -> String {
+        utf8_percent_encode(&self.0, SEGMENT).to_string()
+    }
+}
+
+/// What is being rolled back.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    Cluster,
+    App(AppId),
+}
+
+/// The client for one cluster.
+pub struct SfClient {
+    pub http: HttpClient,
+    pub endpoint: Url,
+    pub api_version: String,
+    pub server_timeout: Option<u32>,
+}
+
+/// One rollback target on one cluster.
+pub struct SfTarget {
+    pub client: SfClient,
+    pub scope: Scope,
+}
+
+impl SfClient {
+    fn url(&self, path: &str, api_version: &str, extra: &str) -> Url {
+        let base = self.endpoint.as_str().trim_end_matches('/');
+        let mut url = format!("{base}{path}?api-version={api_version}{extra}");
+        if let Some(timeout) = self.server_timeout {
+            url.push_str(&format!("&timeout={timeout}"));
+        }
+        // The endpoint was validated and every piece is escaped, so this cannot fail.
+        Url::parse(&url).expect("a valid Service Fabric URL")
+    }
+
+    fn request(&self, method: Method, path: &str, api_version: &str, extra: &str) -> Request {
+        Request::new(method, self.url(path, api_version, extra))
+            .header("Accept", "application/json")
+    }
+
+    async fn get_json(&self, request: &Request) -> Result<serde_json::Value, Error> {
+        let response = self.http.read(request).await?;
+        if !response.is_success() {
+            return Err(fabric_error(&response));
+        }
+        parse_json(&response)
+    }
+}
+
+impl SfTarget {
+    fn base_path(&self) -> String {
+        match &self.scope {
+            Scope::Cluster => String::new(),
+            Scope::App(id) => format!("/Applications/{}", id.path_segment()),
+        }
+    }
+}
+
+impl Rollback for SfTarget {
+    fn http(&self) -> &HttpClient {
+        &self.client.http
+    }
+
+    fn default_poll_interval(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+
+    async fn read(&self) -> Result<Snapshot, Error> {
+        let path = format!("{}/$/GetUpgradeProgress", self.base_path());
+        let request = self
+            .client
+            .request(Method::GET, &path, &self.client.api_version, "");
+        let response = self.client.http.read(&request).await?;
+        if !response.is_success() {
+            return Err(fabric_error(&response));
+        }
+        let detail = parse_json(&response)?;
+        let progress: UpgradeProgress = serde_json::from_value(detail.clone()).map_err(|e| {
+            Error::unexpected(format!(
+                "{} answered a document the tool cannot read ({e}): {}",
+                response.url,
+                excerpt(&response.body, 200)
+            ))
+        })?;
+        let state = progress.upgrade_state.clone().filter(|s| !s.is_empty());
+        let phase = state.as_deref().map_or(Phase::Unknown, model::phase);
+        let failure = (phase == Phase::Failed)
+            .then(|| Problem::new(format!("the upgrade failed: {}", progress.failure_text())));
+        Ok(Snapshot {
+            phase,
+            platform_state: state,
+            from_version: progress.abandoned_version(),
+            progress: progress.progress_line(),
+            failure,
+            detail,
+            retry_after: response.retry_after(),
+        })
+    }
+
+    fn describe(&self, snapshot: &Snapshot) -> String {
+        let what = match &self.scope {
+            Scope::Cluster => format!("the cluster upgrade at {}", self.client.endpoint),
+            Scope::App(id) => format!(
+                "the upgrade of application {} at {}",
+                id.as_str(),
+                self.client.endpoint
+            ),
+        };
+        let version = snapshot
+            .from_version
+            .as_deref()
+            .map(|v| format!(" to {v}"))
+            .unwrap_or_default();
+        format!("Roll back {what}{version} ({})?", snapshot.progress)
+    }
+
+    fn rollback_request(&self) -> Request {
+        let path = format!("{}/$/RollbackUpgrade", self.base_path());
+        self.client
+            .request(Method::POST, &path, &self.client.api_version, "")
+    }
+
+    fn rejection(&self, response: &Response) -> Error {
+        fabric_error(response)
+    }
+
+    async fn settled_version(&self) -> Option<String> {
+        let (request, field): (Request, fn(VersionInfo) -> Option<String>) = match &self.scope {
+            Scope::Cluster => (
+                self.client
+                    .request(Method::GET, "/$/GetClusterVersion", "6.4", ""),
+                |v| v.version,
+            ),
+            Scope::App(_) => (
+                self.client.request(
+                    Method::GET,
+                    &self.base_path(),
+                    &self.client.api_version,
+                    "&ExcludeApplicationParameters=true",
+                ),
+                |v| v.type_version,
+            ),
+        };
+        match self.client.get_json(&request).await.and_then(|v| {
+            serde_json::from_value::<VersionInfo>(v).map_err(|e| Error::unexpected(e.to_string()))
+        }) {
+            Ok(info) => field(info).filter(|v| !v.is_empty()),
+            Err(e) => {
+                debug!("the version after the rollback is unknown: {e}");
+                None
+            }
+        }
+    }
+}
+
+fn parse_json(response: &Response) -> Result<serde_json::Value, Error> {
+    let body = response
+        .body
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&response.body);
+    serde_json::from_slice(body).map_err(|e| {
+        Error::unexpected(format!(
+            "{} answered HTTP {} with a body that is not JSON ({e}): {}",
+            response.url,
+            response.status,
+            excerpt(body, 200)
+        ))
+    })
+}
+
+/// A non-2xx answer: the `FabricError` code and message when there is one.
+fn fabric_error(response: &Response) -> Error {
+    let status = response.status;
+    let parsed = serde_json::from_slice::<FabricError>(&response.body)
+        .ok()
+        .and_then(|e| e.error);
+    let (code, message) = match parsed {
+        Some(e) => (
+            e.code.filter(|c| !c.is_empty()),
+            e.message.filter(|m| !m.is_empty()),
+        ),
+        None => (None, None),
+    };
+    let mut text = format!(
+        "{} {} answered HTTP {status}",
+        method_hint(response),
+        response.url.path()
+    );
+    match (&code, &message) {
+        (Some(code), Some(message)) => text.push_str(&format!(" {code}: {message}")),
+        (Some(code), None) => text.push_str(&format!(" {code}")),
+        _ if response.body.is_empty() => {}
+        _ => text.push_str(&format!(": {}", excerpt(&response.body, 200))),
+    }
+    if status == 401
+        && response
+            .header("www-authenticate")
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("negotiate"))
+    {
+        text.push_str(" (the cluster asks for Kerberos, which this tool does not speak: use a client certificate or a bearer token)");
+    }
+    let problem = Problem::new(text)
+        .with_status(status)
+        .with_code(code.clone());
+    match code.as_deref() {
+        Some("FABRIC_E_APPLICATION_NOT_UPGRADING" | "FABRIC_E_FABRIC_NOT_UPGRADING") => {
+            Error::NothingToRollBack(problem)
+        }
+        Some("E_ACCESSDENIED") => Error::Auth(problem),
+        _ => Error::from_http_status(status, problem),
+    }
+}
+
+fn method_hint(response: &Response) -> &'static str {
+    if response.url.path().ends_with("/$/RollbackUpgrade") {
+        "POST"
+    } else {
+        "GET"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_ids() {
+        assert_eq!(
+            AppId::parse("fabric:/myapp/app1").unwrap().as_str(),
+            "myapp~app1"
+        );
+        assert_eq!(AppId::parse("FABRIC:/a/b/c").unwrap().as_str(), "a~b~c");
+        assert_eq!(AppId::parse("myapp~app1").unwrap().as_str(), "myapp~app1");
+        assert_eq!(AppId::parse("fabric:/solo").unwrap().as_str(), "solo");
+    }
+
+    #[test]
+    fn bad_applications_are_refused() {
+        for bad in [
+            "",
+            "  ",
+            "fabric:",
+            "fabric:/",
+            "fabric:a/b",
+            "fabric:/a//b",
+            "fabric:/a/",
+            "a/b",
+            "a~~b",
+            "~a",
+            "..",
+            "fabric:/a/..",
+            "a\u{7}b",
+            "a\nb",
+        ] {
+            assert!(AppId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn segments_escape_only_what_cannot_stand_raw() {
+        let id = AppId::parse("fabric:/my app/a#b?c%d/é:$").unwrap();
+        assert_eq!(id.path_segment(), "my%20app~a%23b%3Fc%25d~%C3%A9:$");
+    }
+}

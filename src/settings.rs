@@ -1,0 +1,388 @@
+//! Flags, environment and the profile file, resolved into validated settings.
+//!
+//! Precedence: flag > environment (clap reads both) > profile > built-in default. Secrets never
+//! come from argv or the profile file itself: only from the environment, stdin, or a file path.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use crate::cli::{ColorChoice, GlobalArgs, OutputFormat, SfConnection, parse_duration};
+use crate::error::Error;
+use crate::http::{IdentityFile, Secret, TlsOptions};
+
+/// The `[profiles.NAME]` tables of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// One profile.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    timeout: Option<String>,
+    poll_interval: Option<String>,
+    sf: Option<SfProfile>,
+}
+
+/// `[profiles.NAME.sf]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SfProfile {
+    endpoint: Option<String>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    cert_password_env: Option<String>,
+    ca: Option<PathBuf>,
+    insecure: Option<bool>,
+    /// Name of the environment variable holding the bearer token.
+    token_env: Option<String>,
+    /// Path of a file holding the bearer token.
+    token_file: Option<PathBuf>,
+    api_version: Option<String>,
+    server_timeout: Option<u64>,
+}
+
+/// Keys that would put a secret into the config file itself.
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "password",
+    "cert_password",
+    "pfx_password",
+    "secret",
+];
+
+/// Options every command shares, resolved.
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub dry_run: bool,
+    pub no_wait: bool,
+    pub timeout: Duration,
+    pub poll_interval: Option<Duration>,
+    /// Whether to ask before sending: stdin and stderr are terminals, no `--yes`, no `CI`.
+    pub interactive: bool,
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The output format, known before anything else is resolved (errors need it too).
+pub fn output_format(args: &GlobalArgs) -> OutputFormat {
+    if args.json {
+        OutputFormat::Json
+    } else {
+        args.output.unwrap_or(OutputFormat::Text)
+    }
+}
+
+/// Whether stderr gets colour.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Result<Global, Error> {
+    let from_profile = |value: &Option<String>, key: &str| -> Result<Option<Duration>, Error> {
+        value
+            .as_deref()
+            .map(|v| {
+                parse_duration(v)
+                    .map_err(|e| Error::Usage(format!("profile setting {key} = {v:?}: {e}")))
+            })
+            .transpose()
+    };
+    let timeout = match args.timeout {
+        Some(t) => t,
+        None => from_profile(&profile.timeout, "timeout")?.unwrap_or(DEFAULT_TIMEOUT),
+    };
+    let poll_interval = match args.poll_interval {
+        Some(p) => Some(p),
+        None => from_profile(&profile.poll_interval, "poll_interval")?,
+    };
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    let interactive = !args.yes
+        && !ci
+        && !stdin_is_data
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
+    Ok(Global {
+        dry_run: args.dry_run,
+        no_wait: args.no_wait,
+        timeout,
+        poll_interval,
+        interactive,
+    })
+}
+
+fn default_config_path() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".config"),
+    };
+    Some(base.join("rollback").join("config.toml"))
+}
+
+/// Loads the selected profile: `--profile`/`ROLLBACK_PROFILE`, else `default` when the file has
+/// one, else nothing.
+pub fn load_profile(args: &GlobalArgs) -> Result<Profile, Error> {
+    let explicit = args.config.is_some();
+    let Some(path) = args.config.clone().or_else(default_config_path) else {
+        return match &args.profile {
+            Some(name) => Err(Error::Usage(format!(
+                "profile {name:?}: no config file (set --config or XDG_CONFIG_HOME)"
+            ))),
+            None => Ok(Profile::default()),
+        };
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound && !explicit && args.profile.is_none() =>
+        {
+            return Ok(Profile::default());
+        }
+        Err(e) => {
+            return Err(Error::Usage(format!(
+                "cannot read config file {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let mut file = parse_config(&text, &path)?;
+    match &args.profile {
+        Some(name) => file.profiles.remove(name).ok_or_else(|| {
+            let known: Vec<&String> = file.profiles.keys().collect();
+            Error::Usage(format!(
+                "config file {} has no profile {name:?} (profiles: {known:?})",
+                path.display()
+            ))
+        }),
+        None => Ok(file.profiles.remove("default").unwrap_or_default()),
+    }
+}
+
+fn parse_config(text: &str, path: &Path) -> Result<ConfigFile, Error> {
+    let bad = |why: String| Error::Usage(format!("config file {}: {why}", path.display()));
+    let table: toml::Table = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
+    if let Some(key) = find_secret_key(&table, "") {
+        return Err(bad(format!(
+            "{key}: secrets are not read from the config file; name an environment variable (token_env, cert_password_env) or a file (token_file)"
+        )));
+    }
+    ConfigFile::deserialize(table).map_err(|e| bad(e.message().to_string()))
+}
+
+fn find_secret_key(table: &toml::Table, prefix: &str) -> Option<String> {
+    table.iter().find_map(|(key, value)| {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        if SECRET_KEYS.contains(&key.as_str()) {
+            return Some(path);
+        }
+        value.as_table().and_then(|t| find_secret_key(t, &path))
+    })
+}
+
+/// Reads a secret from stdin (`--token-stdin`, `--password-stdin`).
+pub fn secret_from_stdin(what: &str) -> Result<Secret, Error> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Error::Usage(format!("cannot read the {what} from stdin: {e}")))?;
+    non_empty_secret(text, &format!("the {what} on stdin"))
+}
+
+fn non_empty_secret(text: String, source: &str) -> Result<Secret, Error> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(Error::Usage(format!("{source} is empty")));
+    }
+    Ok(Secret::new(trimmed))
+}
+
+/// A secret from the environment variable `name`, which must be set.
+fn secret_from_env(name: &str, option: &str) -> Result<Secret, Error> {
+    match std::env::var(name) {
+        Ok(value) => non_empty_secret(value, &format!("{option} names {name}, which")),
+        Err(_) => Err(Error::Usage(format!(
+            "{option} names {name}, which is not set"
+        ))),
+    }
+}
+
+fn secret_from_file(path: &Path, option: &str) -> Result<Secret, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("{option}: cannot read {}: {e}", path.display())))?;
+    non_empty_secret(text, &format!("{option} {}", path.display()))
+}
+
+/// Parses an endpoint or URL option: http or https, a host, no query or fragment.
+pub fn parse_endpoint(value: &str, option: &str) -> Result<Url, Error> {
+    let bad = |why: &str| Error::Usage(format!("{option} {value:?}: {why}"));
+    let url = Url::parse(value.trim()).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("must be an http:// or https:// URL"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    Ok(url)
+}
+
+/// Service Fabric connection settings, resolved.
+#[derive(Debug)]
+pub struct Sf {
+    pub endpoint: Url,
+    pub tls: TlsOptions,
+    pub token: Option<Secret>,
+    pub api_version: String,
+    pub server_timeout: Option<u32>,
+}
+
+pub fn sf(args: &SfConnection, profile: &Profile) -> Result<Sf, Error> {
+    let empty = SfProfile::default();
+    let p = profile.sf.as_ref().unwrap_or(&empty);
+    let endpoint = args
+        .endpoint
+        .clone()
+        .or_else(|| p.endpoint.clone())
+        .unwrap_or_else(|| "http://localhost:19080".into());
+    let endpoint = parse_endpoint(&endpoint, "--endpoint")?;
+    let api_version = args
+        .api_version
+        .clone()
+        .or_else(|| p.api_version.clone())
+        .unwrap_or_else(|| "6.0".into());
+    if api_version.is_empty()
+        || !api_version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        return Err(Error::Usage(format!(
+            "--api-version {api_version:?}: expected a version such as 6.0"
+        )));
+    }
+    let server_timeout = match (args.server_timeout, p.server_timeout) {
+        (Some(t), _) => Some(t),
+        (None, Some(t)) => Some(u32::try_from(t).ok().filter(|t| *t >= 1).ok_or_else(|| {
+            Error::Usage(format!(
+                "profile setting sf.server_timeout = {t}: must be 1..=4294967295"
+            ))
+        })?),
+        (None, None) => None,
+    };
+    let token = if args.token_stdin {
+        Some(secret_from_stdin("token")?)
+    } else if let Ok(value) = std::env::var("ROLLBACK_SF_TOKEN") {
+        Some(non_empty_secret(value, "ROLLBACK_SF_TOKEN")?)
+    } else if let Some(name) = &p.token_env {
+        Some(secret_from_env(name, "profile setting sf.token_env")?)
+    } else if let Some(path) = &p.token_file {
+        Some(secret_from_file(path, "profile setting sf.token_file")?)
+    } else {
+        None
+    };
+    let cert = args.cert.clone().or_else(|| p.cert.clone());
+    let key = args.key.clone().or_else(|| p.key.clone());
+    let password_env = args
+        .cert_password_env
+        .clone()
+        .or_else(|| p.cert_password_env.clone());
+    if cert.is_none() && (key.is_some() || password_env.is_some()) {
+        return Err(Error::Usage(
+            "--key and --cert-password-env need --cert".into(),
+        ));
+    }
+    let identity = match cert {
+        Some(cert) => Some(IdentityFile {
+            cert,
+            key,
+            password: password_env
+                .map(|name| secret_from_env(&name, "--cert-password-env"))
+                .transpose()?,
+        }),
+        None => None,
+    };
+    let tls = TlsOptions {
+        identity,
+        ca: args.ca.clone().or_else(|| p.ca.clone()),
+        insecure: args.insecure || p.insecure.unwrap_or(false),
+    };
+    Ok(Sf {
+        endpoint,
+        tls,
+        token,
+        api_version,
+        server_timeout,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_refuses_inline_secrets_and_unknown_keys() {
+        let path = Path::new("c.toml");
+        let err = parse_config("[profiles.p.sf]\ntoken = \"abc\"\n", path).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("profiles.p.sf.token: secrets are not read"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("abc"));
+        let err = parse_config("[profiles.p.sf]\nendpont = \"x\"\n", path).unwrap_err();
+        assert!(err.to_string().contains("unknown field `endpont`"), "{err}");
+        let err = parse_config("[profiles.p\n", path).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let ok = parse_config(
+            "[profiles.p.sf]\nendpoint = \"https://x:19080\"\nserver_timeout = 5\n",
+            path,
+        )
+        .unwrap();
+        assert_eq!(
+            ok.profiles["p"].sf.as_ref().unwrap().server_timeout,
+            Some(5)
+        );
+    }
+
+    #[test]
+    fn endpoints_are_checked() {
+        assert!(parse_endpoint("https://sf.invalid:19080", "--endpoint").is_ok());
+        for bad in [
+            "sf:19080",
+            "ftp://x",
+            "http://",
+            "not a url",
+            "https://x/?a=b",
+            "https://u:p@x/",
+        ] {
+            assert_eq!(
+                parse_endpoint(bad, "--endpoint").unwrap_err().exit_code(),
+                2,
+                "{bad}"
+            );
+        }
+    }
+}
