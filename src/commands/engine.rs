@@ -16,6 +16,7 @@ pub async fn start(
 ) -> Result<(), Error> {
     let snapshot = platform.read().await?;
     report.update(&snapshot);
+    ctx.printer.progress(snapshot.phase, &snapshot.progress);
     let state = snapshot.platform_state.clone().unwrap_or_default();
     match platform.decide(&snapshot) {
         Decision::Nothing(reason) => {

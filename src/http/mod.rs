@@ -24,6 +24,7 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Redirect hops followed before giving up.
 const MAX_REDIRECTS: usize = 5;
 const REDACTED: &str = "<redacted>";
+const USER_AGENT: &str = concat!("rollback/", env!("CARGO_PKG_VERSION"));
 
 /// A credential. Its `Debug` never shows it, and nothing prints it.
 #[derive(Clone)]
@@ -205,7 +206,6 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10).min(options.request_timeout))
             .timeout(options.request_timeout)
-            .user_agent(concat!("rollback/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Usage(format!("cannot set up the HTTP client: {}", chain(&e))))?;
         Ok(Self {
@@ -229,15 +229,16 @@ impl HttpClient {
     }
 
     fn headers(&self, request: &Request, url: &Url) -> Vec<Header> {
-        let mut headers: Vec<Header> = request
-            .headers
-            .iter()
-            .map(|(name, value)| Header {
-                name,
-                value: value.clone(),
-                secret: false,
-            })
-            .collect();
+        let mut headers = vec![Header {
+            name: "User-Agent",
+            value: USER_AGENT.into(),
+            secret: false,
+        }];
+        headers.extend(request.headers.iter().map(|(name, value)| Header {
+            name,
+            value: value.clone(),
+            secret: false,
+        }));
         if let Some(token) = self.token_for(url) {
             headers.push(Header {
                 name: self.token_placement.header,
@@ -380,7 +381,10 @@ impl HttpClient {
             Some((content_type, bytes, _)) => {
                 builder = builder.header("Content-Type", content_type).body(bytes)
             }
-            None if request.method != Method::GET => builder = builder.body(Vec::new()),
+            // Gateways want a length on every POST, even an empty one.
+            None if request.method != Method::GET => {
+                builder = builder.header("Content-Length", "0").body(Vec::new())
+            }
             None => {}
         }
         let mut response = builder.send().await.map_err(|e| self.classify(e, url))?;
@@ -438,7 +442,9 @@ impl HttpClient {
                 other => Error::unreachable(format!("TLS with {host} failed: {other}")),
             });
         }
-        let cause = chain(&error);
+        // The innermost cause says what happened ("Connection refused"); the outer layers
+        // only repeat that a request failed.
+        let cause = root_cause(&error);
         if error.is_connect() {
             Failure::NotSent(Error::unreachable(format!(
                 "cannot connect to {host}: {cause}"
@@ -500,6 +506,15 @@ fn chain(error: &(dyn StdError + 'static)) -> String {
         current = next_source(e);
     }
     parts.join(": ")
+}
+
+/// The innermost message of an error's sources.
+fn root_cause(error: &(dyn StdError + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = next_source(current) {
+        current = next;
+    }
+    current.to_string()
 }
 
 /// Like `source()`, but looks inside `io::Error`, whose `source()` skips the wrapped error.

@@ -1,0 +1,6 @@
+//! Integration tests: the real binary against local mock servers.
+
+mod common;
+mod config;
+mod sf;
+mod tls;
