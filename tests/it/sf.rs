@@ -1254,3 +1254,55 @@ async fn usage_errors_after_parsing_still_print_the_result_document() {
         }),
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_the_wait_exits_130_and_the_rollback_continues() {
+    let server = MockServer::start().await;
+    mount_get(
+        &server,
+        APP_PROGRESS,
+        Seq::json(vec![
+            app("RollingForwardInProgress", 1),
+            app("RollingBackInProgress", 1),
+        ]),
+    )
+    .await;
+    mount_post(&server, APP_ROLLBACK, ResponseTemplate::new(200)).await;
+    let mut cmd = rollback();
+    cmd.args(args(
+        &server.uri(),
+        &["app", "start", "myapp~app1", "--json"],
+    ));
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // Wait until the rollback was accepted and the wait is polling.
+    for _ in 0..200 {
+        if requests(&server).await.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["outcome"], "in_progress");
+    assert_eq!(doc["exit_code"], 130);
+    assert_eq!(
+        doc["error"]["message"],
+        "interrupted; the rollback continues on the cluster"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .ends_with("error: interrupted; the rollback continues on the cluster\n")
+    );
+    assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
+}
