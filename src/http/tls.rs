@@ -58,7 +58,10 @@ pub fn client_config(
         .map_err(|e| Error::Usage(format!("TLS set-up failed: {e}")))?
         .dangerous();
     let verifier: Arc<dyn ServerCertVerifier> = if options.insecure {
-        Arc::new(NoVerification(provider.signature_verification_algorithms))
+        Arc::new(Unchecked {
+            algorithms: provider.signature_verification_algorithms,
+            refusal: None,
+        })
     } else {
         let extra = match &options.ca {
             Some(path) => load_ca(path)?,
@@ -68,9 +71,9 @@ pub fn client_config(
             Ok(verifier) => Arc::new(verifier),
             // No system roots and no --ca: plain-http endpoints still work, https ones fail
             // with this reason at the handshake.
-            Err(e) => Arc::new(Unverifiable {
-                reason: e.to_string(),
+            Err(e) => Arc::new(Unchecked {
                 algorithms: provider.signature_verification_algorithms,
+                refusal: Some(e.to_string()),
             }),
         }
     };
@@ -178,53 +181,17 @@ pub fn load_identity(file: &IdentityFile) -> Result<Identity, Error> {
     })
 }
 
-/// `--insecure`: accepts any server certificate, still checks handshake signatures.
+/// A verifier that does not check the server's certificate chain: with `refusal` unset it
+/// accepts any (`--insecure`); with it set it refuses every one with that reason (no trust roots
+/// could be loaded, so https cannot work, while plain http still does). Handshake signatures
+/// are checked either way.
 #[derive(Debug)]
-struct NoVerification(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
-    }
-}
-
-/// Used when no trust roots could be loaded: every server certificate fails, with the reason.
-#[derive(Debug)]
-struct Unverifiable {
-    reason: String,
+struct Unchecked {
     algorithms: WebPkiSupportedAlgorithms,
+    refusal: Option<String>,
 }
 
-impl ServerCertVerifier for Unverifiable {
+impl ServerCertVerifier for Unchecked {
     fn verify_server_cert(
         &self,
         _: &CertificateDer<'_>,
@@ -233,10 +200,12 @@ impl ServerCertVerifier for Unverifiable {
         _: &[u8],
         _: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Err(rustls::Error::General(format!(
-            "no trusted root certificates ({}); pass --ca",
-            self.reason
-        )))
+        match &self.refusal {
+            None => Ok(ServerCertVerified::assertion()),
+            Some(reason) => Err(rustls::Error::General(format!(
+                "no trusted root certificates ({reason}); pass --ca"
+            ))),
+        }
     }
 
     fn verify_tls12_signature(
