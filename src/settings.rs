@@ -11,9 +11,13 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::cli::{ColorChoice, GlobalArgs, OutputFormat, SfConnection, parse_duration};
+use crate::cli::{
+    Cloud, CloudsvcConnection, ColorChoice, GlobalArgs, OutputFormat, RollbackMode, SfConnection,
+    SlotArg, parse_duration,
+};
 use crate::error::Error;
-use crate::http::{IdentityFile, Secret, TlsOptions};
+use crate::http::{IdentityFile, IdentitySource, Secret, TlsOptions};
+use crate::platform::cloudsvc::{Deploy, Mode, Slot, publish};
 
 /// The `[profiles.NAME]` tables of the config file.
 #[derive(Debug, Default, Deserialize)]
@@ -30,6 +34,7 @@ pub struct Profile {
     timeout: Option<String>,
     poll_interval: Option<String>,
     sf: Option<SfProfile>,
+    cloudsvc: Option<CloudsvcProfile>,
 }
 
 /// `[profiles.NAME.sf]`.
@@ -48,6 +53,26 @@ pub struct SfProfile {
     token_file: Option<PathBuf>,
     api_version: Option<String>,
     server_timeout: Option<u64>,
+}
+
+/// `[profiles.NAME.cloudsvc]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudsvcProfile {
+    subscription: Option<String>,
+    service: Option<String>,
+    slot: Option<String>,
+    deployment: Option<String>,
+    mode: Option<String>,
+    cert: Option<PathBuf>,
+    cert_password_env: Option<String>,
+    publish_settings: Option<PathBuf>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    cloud: Option<String>,
+    endpoint: Option<String>,
+    ca: Option<PathBuf>,
+    insecure: Option<bool>,
 }
 
 /// Keys that would put a secret into the config file itself.
@@ -250,6 +275,54 @@ pub fn parse_endpoint(value: &str, option: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// A bearer token: `--token-stdin`, else the platform's variable, else the profile's
+/// `token_env` (a variable name) or `token_file` (a path).
+fn token(
+    stdin: bool,
+    variable: &str,
+    profile_env: Option<&str>,
+    profile_file: Option<&Path>,
+    table: &str,
+) -> Result<Option<Secret>, Error> {
+    if stdin {
+        return secret_from_stdin("token").map(Some);
+    }
+    if let Ok(value) = std::env::var(variable) {
+        return non_empty_secret(value, variable).map(Some);
+    }
+    if let Some(name) = profile_env {
+        return secret_from_env(name, &format!("profile setting {table}.token_env")).map(Some);
+    }
+    if let Some(path) = profile_file {
+        return secret_from_file(path, &format!("profile setting {table}.token_file")).map(Some);
+    }
+    Ok(None)
+}
+
+/// A client certificate file (with `--key`) and its password variable.
+fn identity(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    password_env: Option<String>,
+) -> Result<Option<IdentitySource>, Error> {
+    let Some(cert) = cert else {
+        if key.is_some() || password_env.is_some() {
+            return Err(Error::Usage(
+                "--key and --cert-password-env need --cert".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let password = password_env
+        .map(|name| secret_from_env(&name, "--cert-password-env"))
+        .transpose()?;
+    Ok(Some(IdentitySource::File(IdentityFile {
+        cert,
+        key,
+        password,
+    })))
+}
+
 /// Service Fabric connection settings, resolved.
 #[derive(Debug)]
 pub struct Sf {
@@ -292,38 +365,20 @@ pub fn sf(args: &SfConnection, profile: &Profile) -> Result<Sf, Error> {
         })?),
         (None, None) => None,
     };
-    let token = if args.token_stdin {
-        Some(secret_from_stdin("token")?)
-    } else if let Ok(value) = std::env::var("ROLLBACK_SF_TOKEN") {
-        Some(non_empty_secret(value, "ROLLBACK_SF_TOKEN")?)
-    } else if let Some(name) = &p.token_env {
-        Some(secret_from_env(name, "profile setting sf.token_env")?)
-    } else if let Some(path) = &p.token_file {
-        Some(secret_from_file(path, "profile setting sf.token_file")?)
-    } else {
-        None
-    };
-    let cert = args.cert.clone().or_else(|| p.cert.clone());
-    let key = args.key.clone().or_else(|| p.key.clone());
-    let password_env = args
-        .cert_password_env
-        .clone()
-        .or_else(|| p.cert_password_env.clone());
-    if cert.is_none() && (key.is_some() || password_env.is_some()) {
-        return Err(Error::Usage(
-            "--key and --cert-password-env need --cert".into(),
-        ));
-    }
-    let identity = match cert {
-        Some(cert) => Some(IdentityFile {
-            cert,
-            key,
-            password: password_env
-                .map(|name| secret_from_env(&name, "--cert-password-env"))
-                .transpose()?,
-        }),
-        None => None,
-    };
+    let token = token(
+        args.token_stdin,
+        "ROLLBACK_SF_TOKEN",
+        p.token_env.as_deref(),
+        p.token_file.as_deref(),
+        "sf",
+    )?;
+    let identity = identity(
+        args.cert.clone().or_else(|| p.cert.clone()),
+        args.key.clone().or_else(|| p.key.clone()),
+        args.cert_password_env
+            .clone()
+            .or_else(|| p.cert_password_env.clone()),
+    )?;
     let tls = TlsOptions {
         identity,
         ca: args.ca.clone().or_else(|| p.ca.clone()),
@@ -335,6 +390,219 @@ pub fn sf(args: &SfConnection, profile: &Profile) -> Result<Sf, Error> {
         token,
         api_version,
         server_timeout,
+    })
+}
+
+/// Cloud Services settings, resolved.
+#[derive(Debug)]
+pub struct Cloudsvc {
+    pub base: Url,
+    pub subscription: String,
+    pub service: String,
+    pub deploy: Deploy,
+    pub mode: Mode,
+    pub tls: TlsOptions,
+    pub token: Option<Secret>,
+}
+
+/// A name that goes into a URL path as it is: letters, digits, `-`, `.`, `_`.
+fn plain_name(value: &str, option: &str, what: &str) -> Result<String, Error> {
+    let ok = !value.is_empty()
+        && value != "."
+        && value != ".."
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(Error::Usage(format!(
+            "{option} {value:?}: {what} has only letters, digits, '-', '.' and '_'"
+        )))
+    }
+}
+
+fn subscription_id(value: &str, source: &str) -> Result<String, Error> {
+    let ok = !value.is_empty() && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(Error::Usage(format!(
+            "{source} {value:?}: expected a subscription id (a GUID)"
+        )))
+    }
+}
+
+fn cloud_endpoint(cloud: Cloud) -> &'static str {
+    match cloud {
+        Cloud::Public => "https://management.core.windows.net",
+        Cloud::China => "https://management.core.chinacloudapi.cn",
+        Cloud::Usgov => "https://management.core.usgovcloudapi.net",
+    }
+}
+
+fn profile_enum<T: clap::ValueEnum>(value: &Option<String>, key: &str) -> Result<Option<T>, Error> {
+    value
+        .as_deref()
+        .map(|v| {
+            T::from_str(v, true).map_err(|_| {
+                let allowed: Vec<String> = T::value_variants()
+                    .iter()
+                    .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+                    .collect();
+                Error::Usage(format!(
+                    "profile setting cloudsvc.{key} = {v:?}: expected one of {}",
+                    allowed.join(", ")
+                ))
+            })
+        })
+        .transpose()
+}
+
+pub fn cloudsvc(
+    args: &CloudsvcConnection,
+    mode: Option<RollbackMode>,
+    profile: &Profile,
+) -> Result<Cloudsvc, Error> {
+    let empty = CloudsvcProfile::default();
+    let p = profile.cloudsvc.as_ref().unwrap_or(&empty);
+    let wanted = match &args.subscription {
+        Some(s) => Some(subscription_id(s, "--subscription")?),
+        None => match std::env::var("AZURE_SUBSCRIPTION_ID")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            Some(s) => Some(subscription_id(&s, "AZURE_SUBSCRIPTION_ID")?),
+            None => p
+                .subscription
+                .as_deref()
+                .map(|s| subscription_id(s, "profile setting cloudsvc.subscription"))
+                .transpose()?,
+        },
+    };
+    let publish_path = args
+        .publish_settings
+        .clone()
+        .or_else(|| p.publish_settings.clone());
+    let published = match &publish_path {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot read publish settings {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let chosen = publish::select(&bytes, wanted.as_deref())
+                .map_err(|e| Error::Usage(format!("publish settings {}: {e}", path.display())))?;
+            Some(chosen)
+        }
+        None => None,
+    };
+    let subscription = match (&wanted, &published) {
+        (Some(s), _) => s.clone(),
+        (None, Some(published)) => {
+            subscription_id(&published.id, "the publish settings' subscription")?
+        }
+        (None, None) => {
+            return Err(Error::Usage(
+                "--subscription is required (or AZURE_SUBSCRIPTION_ID, or a profile)".into(),
+            ));
+        }
+    };
+    let service = match args.service.as_deref().or(p.service.as_deref()) {
+        Some(name) => plain_name(name, "--service", "a cloud service name")?,
+        None => return Err(Error::Usage("--service is required".into())),
+    };
+    let deploy = match (args.slot, &args.deployment) {
+        (Some(_), Some(_)) => unreachable!("clap refuses --slot with --deployment"),
+        (Some(SlotArg::Production), None) => Deploy::Slot(Slot::Production),
+        (Some(SlotArg::Staging), None) => Deploy::Slot(Slot::Staging),
+        (None, Some(name)) => Deploy::Name(plain_name(name, "--deployment", "a deployment name")?),
+        (None, None) => match (profile_enum::<SlotArg>(&p.slot, "slot")?, &p.deployment) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Usage(
+                    "the profile sets both cloudsvc.slot and cloudsvc.deployment: keep one".into(),
+                ));
+            }
+            (Some(SlotArg::Production), None) => Deploy::Slot(Slot::Production),
+            (Some(SlotArg::Staging), None) => Deploy::Slot(Slot::Staging),
+            (None, Some(name)) => Deploy::Name(plain_name(
+                name,
+                "profile setting cloudsvc.deployment",
+                "a deployment name",
+            )?),
+            (None, None) => {
+                return Err(Error::Usage(
+                    "give exactly one of --slot production|staging or --deployment NAME".into(),
+                ));
+            }
+        },
+    };
+    let mode = match mode.or(profile_enum::<RollbackMode>(&p.mode, "mode")?) {
+        Some(RollbackMode::Manual) => Mode::Manual,
+        Some(RollbackMode::Auto) | None => Mode::Auto,
+    };
+    let endpoint = match (&args.endpoint, args.cloud) {
+        (Some(url), _) => url.clone(),
+        (None, Some(cloud)) => cloud_endpoint(cloud).into(),
+        (None, None) => match (&p.endpoint, profile_enum::<Cloud>(&p.cloud, "cloud")?) {
+            (Some(url), _) => url.clone(),
+            (None, Some(cloud)) => cloud_endpoint(cloud).into(),
+            (None, None) => published
+                .as_ref()
+                .and_then(|p| p.service_management_url.clone())
+                .unwrap_or_else(|| cloud_endpoint(Cloud::Public).into()),
+        },
+    };
+    let base = parse_endpoint(&endpoint, "--endpoint")?;
+    let token = token(
+        args.token_stdin,
+        "ROLLBACK_CLOUDSVC_TOKEN",
+        p.token_env.as_deref(),
+        p.token_file.as_deref(),
+        "cloudsvc",
+    )?;
+    let identity = match published {
+        Some(published) => Some(IdentitySource::Pkcs12 {
+            label: format!(
+                "the management certificate of subscription {}{} in {}",
+                published.id,
+                published
+                    .name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                publish_path.as_deref().unwrap_or(Path::new("?")).display()
+            ),
+            der: published.certificate,
+            password: None,
+        }),
+        None => identity(
+            args.cert.clone().or_else(|| p.cert.clone()),
+            None,
+            args.cert_password_env
+                .clone()
+                .or_else(|| p.cert_password_env.clone()),
+        )?,
+    };
+    if identity.is_none() && token.is_none() {
+        return Err(Error::Usage(
+            "no credential: give --cert, --publish-settings, or a token in ROLLBACK_CLOUDSVC_TOKEN or with --token-stdin".into(),
+        ));
+    }
+    let tls = TlsOptions {
+        identity,
+        ca: args.ca.clone().or_else(|| p.ca.clone()),
+        insecure: args.insecure || p.insecure.unwrap_or(false),
+    };
+    Ok(Cloudsvc {
+        base,
+        subscription,
+        service,
+        deploy,
+        mode,
+        tls,
+        token,
     })
 }
 

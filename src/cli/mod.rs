@@ -1,6 +1,7 @@
 //! The command line: clap types only. Values are checked here only as far as their own syntax
 //! goes; `settings` combines them with the environment and the profile file.
 
+mod cloudsvc;
 mod sf;
 
 use std::path::PathBuf;
@@ -8,9 +9,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use cloudsvc::{
+    Cloud, CloudsvcAction, CloudsvcArgs, CloudsvcConnection, RollbackMode, SlotArg,
+};
 pub use sf::{AppAction, ClusterAction, SfArgs, SfConnection, SfScope};
 
-/// Roll back an in-progress upgrade: Service Fabric clusters and applications.
+/// Roll back an in-progress upgrade: Service Fabric clusters and applications, Azure Cloud
+/// Services (classic) deployments.
 ///
 /// `start` checks that an upgrade is rolling forward, asks on a terminal, sends the rollback and
 /// waits until the platform reports a final state. `status` reads the state once, or waits with
@@ -38,6 +43,8 @@ pub struct Cli {
 pub enum Command {
     /// Service Fabric: cluster and application upgrades.
     Sf(SfArgs),
+    /// Azure Cloud Services (classic): deployment updates and upgrades.
+    Cloudsvc(CloudsvcArgs),
 }
 
 /// Output format of the result.

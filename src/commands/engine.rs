@@ -1,4 +1,4 @@
-//! `start`, `status` and the wait, written once for every platform.
+//! `start`, `status`, a single step (`walk`) and the wait, written once for every platform.
 
 use crate::error::{Error, Problem};
 use crate::http::{Delivery, Request};
@@ -43,17 +43,17 @@ pub async fn start(
         }
         Decision::RollBack => {
             let request = platform.rollback_request();
-            report.requests.push(platform.http().record(&request));
-            if ctx.global.dry_run {
-                report.outcome = Outcome::WouldSend;
+            if !send_confirmed(
+                platform,
+                ctx,
+                report,
+                &request,
+                &platform.describe(&snapshot),
+            )
+            .await?
+            {
                 return Ok(());
             }
-            if ctx.global.interactive && !ctx.printer.confirm(&platform.describe(&snapshot))? {
-                return Err(Error::Interrupted(Problem::new(
-                    "not confirmed; no rollback was sent",
-                )));
-            }
-            send(platform, ctx, report, &request).await?;
             if ctx.global.no_wait {
                 report.outcome = Outcome::Accepted;
                 return Ok(());
@@ -63,54 +63,79 @@ pub async fn start(
     wait_for_end(platform, ctx, report, true).await
 }
 
-/// Sends the rollback at most once. When the answer leaves it unclear whether the platform
-/// acted on it, the state is read again instead of sending a second time.
+/// Records the request, and unless this is a dry run asks (on a terminal) and sends it. The
+/// first accepted request's operation id becomes the result's. `false`: a dry run, nothing sent.
+async fn send_confirmed(
+    platform: &impl Rollback,
+    ctx: &Ctx<'_>,
+    report: &mut Report,
+    request: &Request,
+    question: &str,
+) -> Result<bool, Error> {
+    report.requests.push(platform.http().record(request));
+    if ctx.global.dry_run {
+        report.outcome = Outcome::WouldSend;
+        return Ok(false);
+    }
+    if ctx.global.interactive && !ctx.printer.confirm(question)? {
+        return Err(Error::Interrupted(Problem::new(
+            "not confirmed; nothing more was sent",
+        )));
+    }
+    let operation = send(platform, ctx, report, request).await?;
+    if report.operation_id.is_none() {
+        report.operation_id = operation;
+    }
+    Ok(true)
+}
+
+/// Sends a mutating request at most once. When the answer leaves it unclear whether the
+/// platform acted on it, the state is read again instead of sending a second time.
 async fn send(
     platform: &impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     request: &Request,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
+    let before = report.sent;
     report.sent = Sent::InFlight;
     let doubt = match platform.http().send_once(request).await {
         Delivery::Answered(response) if response.is_success() => {
-            report.operation_id = platform.operation_id(&response);
             report.sent = Sent::Running;
             ctx.printer.note(
                 Phase::RollingBack,
-                &format!("Rollback accepted (HTTP {}).", response.status),
+                &format!("{} accepted (HTTP {}).", describe(request), response.status),
             );
-            return Ok(());
+            return Ok(platform.accepted(&response));
         }
         Delivery::Answered(response) => {
             let error = platform.rejection(&response);
             let unclear = matches!(response.status, 500 | 502 | 504);
-            if !unclear && !matches!(error, Error::NothingToRollBack(_)) {
-                report.sent = Sent::Nothing;
-                return Err(error);
-            }
             if !unclear {
+                report.sent = before;
+                if !matches!(error, Error::NothingToRollBack(_)) {
+                    return Err(error);
+                }
                 // The upgrade may have ended, or someone else rolled it back, since we looked.
-                report.sent = Sent::Nothing;
             }
             error
         }
         Delivery::Ambiguous(error) => error,
         Delivery::NotSent(error) => {
-            report.sent = Sent::Nothing;
+            report.sent = before;
             return Err(error);
         }
     };
     ctx.printer.note(
         report.phase,
-        &format!("{doubt}; reading the state again instead of sending the rollback twice."),
+        &format!("{doubt}; reading the state again instead of sending the request twice."),
     );
     match platform.read().await {
         Ok(snapshot) => {
             report.update(&snapshot);
             if matches!(snapshot.phase, Phase::RollingBack | Phase::RolledBack) {
                 report.sent = Sent::Running;
-                Ok(())
+                Ok(None)
             } else {
                 Err(doubt)
             }
@@ -119,6 +144,16 @@ async fn send(
             tracing::debug!("re-reading the state failed: {read_error}");
             Err(doubt)
         }
+    }
+}
+
+/// "Rollback" or "Walk upgrade domain" for notes, from the request itself.
+fn describe(request: &Request) -> &'static str {
+    let url = request.url.as_str();
+    if url.ends_with("comp=walkupgradedomain") {
+        "Upgrade domain walk"
+    } else {
+        "Rollback"
     }
 }
 
@@ -132,7 +167,7 @@ pub async fn status(
     let snapshot = platform.read().await?;
     report.update(&snapshot);
     report.outcome = Outcome::Status;
-    if watch && snapshot.phase.is_active() {
+    if watch && snapshot.moving {
         let rolling_back = snapshot.phase == Phase::RollingBack;
         if rolling_back {
             report.sent = Sent::Running;
@@ -143,6 +178,67 @@ pub async fn status(
     Ok(())
 }
 
+/// A single mutating step outside a rollback (`cloudsvc walk`): confirm, send once, wait for
+/// the platform to finish it, report the state it leaves.
+pub async fn step(
+    platform: &impl Rollback,
+    ctx: &Ctx<'_>,
+    report: &mut Report,
+    request: &Request,
+    question: &str,
+) -> Result<(), Error> {
+    if !send_confirmed(platform, ctx, report, request, question).await? {
+        return Ok(());
+    }
+    if ctx.global.no_wait {
+        report.outcome = Outcome::Accepted;
+        return Ok(());
+    }
+    let last = poll_until_still(platform, ctx, report, &mut false).await?;
+    if last.phase == Phase::Failed {
+        return Err(Error::RollbackFailed(
+            last.failure
+                .unwrap_or_else(|| Problem::new("the operation failed")),
+        ));
+    }
+    report.outcome = Outcome::Status;
+    Ok(())
+}
+
+/// Polls until the platform stops moving, sending the steps it asks for on the way.
+async fn poll_until_still(
+    platform: &impl Rollback,
+    ctx: &Ctx<'_>,
+    report: &mut Report,
+    rolling_back: &mut bool,
+) -> Result<Snapshot, Error> {
+    let interval = ctx
+        .global
+        .poll_interval
+        .unwrap_or_else(|| platform.default_poll_interval());
+    wait::poll(interval, async || {
+        let snapshot = platform.read().await?;
+        report.update(&snapshot);
+        ctx.printer.progress(snapshot.phase, &snapshot.progress);
+        if snapshot.phase == Phase::RollingBack {
+            *rolling_back = true;
+            report.sent = Sent::Running;
+        }
+        if let Some(step) = &snapshot.next_step {
+            ctx.printer.note(snapshot.phase, &step.note);
+            send_confirmed(platform, ctx, report, &step.request, &step.question).await?;
+        }
+        Ok(if snapshot.moving {
+            Step::Continue {
+                retry_after: snapshot.retry_after,
+            }
+        } else {
+            Step::Done(snapshot)
+        })
+    })
+    .await
+}
+
 /// Polls until the platform reports a final state and judges it. `rolling_back`: a rollback
 /// is known to be running, so only its completion counts as success.
 async fn wait_for_end(
@@ -151,27 +247,7 @@ async fn wait_for_end(
     report: &mut Report,
     mut rolling_back: bool,
 ) -> Result<(), Error> {
-    let interval = ctx
-        .global
-        .poll_interval
-        .unwrap_or_else(|| platform.default_poll_interval());
-    let last: Snapshot = wait::poll(interval, async || {
-        let snapshot = platform.read().await?;
-        report.update(&snapshot);
-        ctx.printer.progress(snapshot.phase, &snapshot.progress);
-        if snapshot.phase == Phase::RollingBack {
-            rolling_back = true;
-            report.sent = Sent::Running;
-        }
-        Ok(if snapshot.phase.is_active() {
-            Step::Continue {
-                retry_after: snapshot.retry_after,
-            }
-        } else {
-            Step::Done(snapshot)
-        })
-    })
-    .await?;
+    let last = poll_until_still(platform, ctx, report, &mut rolling_back).await?;
     let state = last.platform_state.as_deref().unwrap_or("no state");
     match last.phase {
         Phase::RolledBack => {
@@ -191,11 +267,8 @@ async fn wait_for_end(
             report.outcome = Outcome::Status;
             Ok(())
         }
-        Phase::Unknown => Err(Error::unexpected(format!(
+        Phase::Unknown | Phase::Upgrading | Phase::RollingBack => Err(Error::unexpected(format!(
             "the platform reports a state the tool does not know: {state}"
         ))),
-        Phase::Upgrading | Phase::RollingBack => {
-            unreachable!("the wait ends only on a final state")
-        }
     }
 }

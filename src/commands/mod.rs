@@ -1,12 +1,13 @@
 //! Runs one command: resolves settings, bounds the run by `--timeout` and Ctrl-C, and turns
 //! the outcome into the result document and the exit code.
 
+mod cloudsvc;
 mod engine;
 mod sf;
 
 use tokio::time::Instant;
 
-use crate::cli::{AppAction, Cli, ClusterAction, Command, SfScope};
+use crate::cli::{AppAction, Cli, CloudsvcAction, ClusterAction, Command, SfScope};
 use crate::error::{Error, Problem};
 use crate::output::Printer;
 use crate::report::{Phase, Report, Sent};
@@ -67,6 +68,15 @@ fn describe(command: &Command) -> (&'static str, String, &'static str, &'static 
                 ("sf-app", app.clone(), action, "the cluster")
             }
         },
+        Command::Cloudsvc(args) => {
+            let action = match &args.action {
+                CloudsvcAction::Start { .. } => "start",
+                CloudsvcAction::Status(_) => "status",
+                CloudsvcAction::Walk { .. } => "walk",
+            };
+            let service = args.connection.service.clone().unwrap_or_default();
+            ("cloudsvc", service, action, "Azure")
+        }
     }
 }
 
@@ -74,6 +84,7 @@ fn describe(command: &Command) -> (&'static str, String, &'static str, &'static 
 fn reads_stdin(command: &Command) -> bool {
     match command {
         Command::Sf(args) => args.connection.token_stdin,
+        Command::Cloudsvc(args) => args.connection.token_stdin,
     }
 }
 
@@ -88,6 +99,7 @@ async fn execute(cli: &Cli, printer: &Printer, report: &mut Report) -> Result<()
     let work = async {
         match &cli.command {
             Command::Sf(args) => sf::run(args, &profile, &ctx, report).await,
+            Command::Cloudsvc(args) => cloudsvc::run(args, &profile, &ctx, report).await,
         }
     };
     match wait::bounded(deadline, work).await {

@@ -17,7 +17,7 @@ use serde::Serialize;
 use tracing::{debug, info};
 
 use crate::error::{Error, Problem};
-pub use tls::{IdentityFile, TlsOptions};
+pub use tls::{IdentityFile, IdentitySource, TlsOptions};
 
 /// The most we read of one answer: status documents are kilobytes.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -51,11 +51,15 @@ impl std::fmt::Debug for Secret {
 pub struct TokenPlacement {
     /// Header carrying `Bearer <token>`.
     pub header: &'static str,
+    /// Besides the endpoint's own origin, https hosts (and their subdomains) a redirect may
+    /// take the token to.
+    pub trusted_hosts: &'static [&'static str],
 }
 
 impl TokenPlacement {
     pub const AUTHORIZATION: Self = Self {
         header: "Authorization",
+        trusted_hosts: &[],
     };
 }
 
@@ -74,6 +78,11 @@ pub struct ClientOptions {
 #[derive(Debug, Clone)]
 pub enum Body {
     Empty,
+    /// A text document (XML) with its content type.
+    Text {
+        content_type: &'static str,
+        text: String,
+    },
 }
 
 /// A request, before credentials are added.
@@ -97,6 +106,11 @@ impl Request {
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: Body) -> Self {
+        self.body = body;
         self
     }
 }
@@ -189,11 +203,11 @@ impl HttpClient {
             refuse_plain_http(&options.base)?;
         }
         let identity = match &options.tls.identity {
-            Some(file) => {
-                let identity = tls::load_identity(file)?;
+            Some(source) => {
+                let identity = tls::load_identity(source)?;
                 info!(
                     "client certificate {} (SHA-1 thumbprint {})",
-                    file.cert.display(),
+                    source.label(),
                     identity.thumbprint()
                 );
                 Some(identity)
@@ -223,9 +237,18 @@ impl HttpClient {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()?;
-        // Credentials go to the configured origin only, and never in clear to another host.
+        // Credentials go to the configured origin (or a host the platform names), and never in
+        // clear to another machine.
         let same_origin = url.origin() == self.base.origin();
-        (same_origin && refuse_plain_http(url).is_ok()).then_some(token)
+        let trusted = url.scheme() == "https"
+            && url.host_str().is_some_and(|host| {
+                let host = host.to_ascii_lowercase();
+                self.token_placement
+                    .trusted_hosts
+                    .iter()
+                    .any(|t| host == *t || host.ends_with(&format!(".{t}")))
+            });
+        ((same_origin || trusted) && refuse_plain_http(url).is_ok()).then_some(token)
     }
 
     fn headers(&self, request: &Request, url: &Url) -> Vec<Header> {
@@ -253,6 +276,9 @@ impl HttpClient {
     fn body(&self, request: &Request, _url: &Url) -> Option<(&'static str, Vec<u8>, String)> {
         match &request.body {
             Body::Empty => None,
+            Body::Text { content_type, text } => {
+                Some((content_type, text.clone().into_bytes(), text.clone()))
+            }
         }
     }
 

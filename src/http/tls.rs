@@ -16,7 +16,7 @@ use crate::error::Error;
 /// Where the TLS settings of one platform come from.
 #[derive(Debug, Default, Clone)]
 pub struct TlsOptions {
-    pub identity: Option<IdentityFile>,
+    pub identity: Option<IdentitySource>,
     pub ca: Option<PathBuf>,
     pub insecure: bool,
 }
@@ -27,6 +27,30 @@ pub struct IdentityFile {
     pub cert: PathBuf,
     pub key: Option<PathBuf>,
     pub password: Option<Secret>,
+}
+
+/// Where a client identity comes from.
+#[derive(Debug, Clone)]
+pub enum IdentitySource {
+    /// `--cert` (with `--key`): PEM or PKCS#12, told apart by the bytes.
+    File(IdentityFile),
+    /// A PKCS#12 bundle held in memory (a publish-settings file carries one), with its label
+    /// for messages.
+    Pkcs12 {
+        label: String,
+        der: Vec<u8>,
+        password: Option<Secret>,
+    },
+}
+
+impl IdentitySource {
+    /// What to call it in messages.
+    pub fn label(&self) -> String {
+        match self {
+            Self::File(file) => file.cert.display().to_string(),
+            Self::Pkcs12 { label, .. } => label.clone(),
+        }
+    }
 }
 
 /// A loaded client identity.
@@ -115,7 +139,18 @@ pub fn load_ca(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
 }
 
 /// Reads a client identity: PEM certificate(s) plus key, or a PKCS#12 (PFX) bundle.
-pub fn load_identity(file: &IdentityFile) -> Result<Identity, Error> {
+pub fn load_identity(source: &IdentitySource) -> Result<Identity, Error> {
+    match source {
+        IdentitySource::File(file) => load_file(file),
+        IdentitySource::Pkcs12 {
+            label,
+            der,
+            password,
+        } => load_pkcs12(der, label, password.as_ref()),
+    }
+}
+
+fn load_file(file: &IdentityFile) -> Result<Identity, Error> {
     let bytes = read_file(&file.cert, "certificate")?;
     let name = file.cert.display();
     if is_pem(&bytes) {
@@ -149,10 +184,14 @@ pub fn load_identity(file: &IdentityFile) -> Result<Identity, Error> {
             "certificate {name} is PKCS#12, which carries its own key: drop --key"
         )));
     }
-    let password = file.password.as_ref().map_or("", |p| p.expose());
+    load_pkcs12(&bytes, &name.to_string(), file.password.as_ref())
+}
+
+fn load_pkcs12(bytes: &[u8], name: &str, password: Option<&Secret>) -> Result<Identity, Error> {
+    let secret = password.map_or("", |p| p.expose());
     let store =
-        p12_keystore::KeyStore::from_pkcs12(&bytes, password, Default::default()).map_err(|e| {
-            let hint = if file.password.is_none() {
+        p12_keystore::KeyStore::from_pkcs12(bytes, secret, Default::default()).map_err(|e| {
+            let hint = if password.is_none() {
                 ": if it has a password, name its variable with --cert-password-env"
             } else {
                 ""
@@ -241,12 +280,12 @@ mod tests {
         path
     }
 
-    fn id(cert: PathBuf) -> IdentityFile {
-        IdentityFile {
+    fn id(cert: PathBuf) -> IdentitySource {
+        IdentitySource::File(IdentityFile {
             cert,
             key: None,
             password: None,
-        }
+        })
     }
 
     #[test]
@@ -283,11 +322,11 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("pass it with --key"), "{err}");
-        let ok = load_identity(&IdentityFile {
+        let ok = load_identity(&IdentitySource::File(IdentityFile {
             cert: write(&dir, "c2.pem", cert.pem().as_bytes()),
             key: Some(write(&dir, "k.pem", key.serialize_pem().as_bytes())),
             password: None,
-        })
+        }))
         .unwrap();
         assert_eq!(ok.thumbprint().len(), 40);
     }

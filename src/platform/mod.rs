@@ -2,6 +2,7 @@
 //! so that `start`, `status --watch`, the exit codes and the result document are written once
 //! (in `commands`). Nothing here parses arguments, prints or exits.
 
+pub mod cloudsvc;
 pub mod sf;
 
 use std::time::Duration;
@@ -26,6 +27,18 @@ pub struct Snapshot {
     pub detail: serde_json::Value,
     /// The server asked us to wait this long before the next read.
     pub retry_after: Option<Duration>,
+    /// Still changing: a wait goes on.
+    pub moving: bool,
+    /// A mutating request the platform needs before it can go on (a Manual-mode walk).
+    pub next_step: Option<NextStep>,
+}
+
+/// A request a wait must send to make progress, with the words to ask and tell about it.
+#[derive(Debug, Clone)]
+pub struct NextStep {
+    pub request: Request,
+    pub question: String,
+    pub note: String,
 }
 
 /// What `start` does after reading the state.
@@ -59,8 +72,9 @@ pub trait Rollback {
     fn rollback_request(&self) -> Request;
     /// The error a non-2xx answer to the rollback request stands for.
     fn rejection(&self, response: &Response) -> Error;
-    /// The platform's id for the accepted operation, if it gives one.
-    fn operation_id(&self, _response: &Response) -> Option<String> {
+    /// Takes note of an accepted request (the rollback or a next step) and returns the
+    /// platform's id for the operation it started, if it gives one.
+    fn accepted(&self, _response: &Response) -> Option<String> {
         None
     }
     /// After a completed rollback: the version now in place, if it can be read.

@@ -179,6 +179,8 @@ impl Rollback for SfTarget {
             failure,
             detail,
             retry_after: response.retry_after(),
+            moving: phase.is_active(),
+            next_step: None,
         })
     }
 

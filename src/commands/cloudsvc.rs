@@ -1,0 +1,99 @@
+//! `rollback cloudsvc start | status | walk`.
+
+use std::time::Duration;
+
+use crate::cli::{CloudsvcAction, CloudsvcArgs};
+use crate::error::{Error, Problem};
+use crate::http::{ClientOptions, HttpClient, TokenPlacement};
+use crate::platform::Rollback;
+use crate::platform::cloudsvc::{CloudsvcClient, CloudsvcTarget, TOKEN_HOSTS};
+use crate::report::Report;
+use crate::settings::{self, Profile};
+
+use super::{Ctx, engine};
+
+pub async fn run(
+    args: &CloudsvcArgs,
+    profile: &Profile,
+    ctx: &Ctx<'_>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let (mode, force) = match &args.action {
+        CloudsvcAction::Start { mode, force } => (*mode, *force),
+        _ => (None, false),
+    };
+    let settings = settings::cloudsvc(&args.connection, mode, profile)?;
+    if settings.tls.insecure {
+        ctx.printer
+            .warn("--insecure: the management endpoint's TLS certificate is not verified");
+    }
+    let http = HttpClient::new(ClientOptions {
+        base: settings.base.clone(),
+        tls: settings.tls,
+        token: settings.token,
+        token_placement: TokenPlacement {
+            header: "Authorization",
+            trusted_hosts: TOKEN_HOSTS,
+        },
+        request_timeout: Duration::from_secs(90),
+    })?;
+    let mut target = CloudsvcTarget::new(
+        CloudsvcClient {
+            http,
+            base: settings.base,
+            subscription: settings.subscription,
+        },
+        settings.service,
+        settings.deploy,
+        settings.mode,
+        force,
+    );
+    report.target = target.label();
+    match &args.action {
+        CloudsvcAction::Start { .. } => engine::start(&target, ctx, report).await,
+        CloudsvcAction::Status(watch) => engine::status(&target, ctx, report, watch.watch).await,
+        CloudsvcAction::Walk { domain } => {
+            target.walk_only = true;
+            walk(&target, *domain, ctx, report).await
+        }
+    }
+}
+
+/// `walk --domain N`: only the domain the deployment waits at, and only while it waits.
+async fn walk(
+    target: &CloudsvcTarget,
+    domain: u32,
+    ctx: &Ctx<'_>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let snapshot = target.read().await?;
+    report.update(&snapshot);
+    let state = target.deployment_state(&snapshot);
+    let Some((current, current_state)) = state.current else {
+        return Err(Error::NothingToRollBack(Problem::new(format!(
+            "no update is in progress on {}: there is no upgrade domain to walk",
+            target.label()
+        ))));
+    };
+    if let Some(count) = state.count.filter(|count| domain >= *count) {
+        return Err(Error::Usage(format!(
+            "--domain {domain}: {} has upgrade domains 0 to {}",
+            target.label(),
+            count.saturating_sub(1)
+        )));
+    }
+    if domain != current {
+        return Err(Error::Usage(format!(
+            "--domain {domain}: {} waits at upgrade domain {current}, which must be walked first",
+            target.label()
+        )));
+    }
+    if current_state.eq_ignore_ascii_case("During") {
+        return Err(Error::Platform(Problem::new(format!(
+            "upgrade domain {current} of {} is still being processed (During); walk the next one when it is reached",
+            target.label()
+        ))));
+    }
+    let question = format!("Walk upgrade domain {domain} of {}?", target.label());
+    engine::step(target, ctx, report, &target.walk_request(domain), &question).await
+}

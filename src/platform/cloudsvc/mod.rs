@@ -1,0 +1,508 @@
+//! Azure Cloud Services (classic), Service Management API: deployment state, rollback of an
+//! update or upgrade, operation status, and walking upgrade domains in Manual mode.
+
+mod model;
+pub mod publish;
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use reqwest::{Method, Url};
+
+use super::{NextStep, Phase, Rollback, Snapshot};
+use crate::error::{Error, Problem, excerpt};
+use crate::http::{Body, HttpClient, Request, Response};
+use model::{Deployment, ErrorBody, Operation};
+
+/// The API version sent on every request: rollback needs 2011-10-01 or later, and 2014-10-01
+/// is the newest that every classic endpoint accepted (the Python client sends it).
+pub const X_MS_VERSION: &str = "2014-10-01";
+
+/// Management hosts a bearer token may be redirected to (https only).
+pub const TOKEN_HOSTS: &[&str] = &[
+    "management.core.windows.net",
+    "management.core.chinacloudapi.cn",
+    "management.core.usgovcloudapi.net",
+];
+
+/// A deployment slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Production,
+    Staging,
+}
+
+/// Which deployment: by slot or by name (both URI forms of the API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deploy {
+    Slot(Slot),
+    Name(String),
+}
+
+/// `Auto` proceeds alone; `Manual` needs each upgrade domain walked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Auto,
+    Manual,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "Auto",
+            Self::Manual => "Manual",
+        }
+    }
+}
+
+/// The client for one subscription.
+pub struct CloudsvcClient {
+    pub http: HttpClient,
+    pub base: Url,
+    pub subscription: String,
+}
+
+/// What the run has set in motion: the operation to follow and the domains already walked.
+#[derive(Debug, Default)]
+struct Tracking {
+    /// A request of ours (the rollback or a walk) was accepted.
+    accepted: bool,
+    operation: Option<String>,
+    operation_done: bool,
+    walked: BTreeSet<u32>,
+}
+
+/// One deployment's rollback.
+pub struct CloudsvcTarget {
+    pub client: CloudsvcClient,
+    pub service: String,
+    pub deploy: Deploy,
+    pub mode: Mode,
+    pub force: bool,
+    /// `walk`: the wait ends when the walk's operation ends.
+    pub walk_only: bool,
+    tracking: RefCell<Tracking>,
+}
+
+impl CloudsvcTarget {
+    pub fn new(
+        client: CloudsvcClient,
+        service: String,
+        deploy: Deploy,
+        mode: Mode,
+        force: bool,
+    ) -> Self {
+        Self {
+            client,
+            service,
+            deploy,
+            mode,
+            force,
+            walk_only: false,
+            tracking: RefCell::default(),
+        }
+    }
+
+    /// `service/slot` or `service/deployment-name`, for messages and the result's target.
+    pub fn label(&self) -> String {
+        match &self.deploy {
+            Deploy::Slot(Slot::Production) => format!("{}/production", self.service),
+            Deploy::Slot(Slot::Staging) => format!("{}/staging", self.service),
+            Deploy::Name(name) => format!("{}/{name}", self.service),
+        }
+    }
+
+    fn deployment_url(&self) -> String {
+        let base = self.client.base.as_str().trim_end_matches('/');
+        let (sub, svc) = (&self.client.subscription, &self.service);
+        match &self.deploy {
+            Deploy::Slot(Slot::Production) => {
+                format!("{base}/{sub}/services/hostedservices/{svc}/deploymentslots/production")
+            }
+            Deploy::Slot(Slot::Staging) => {
+                format!("{base}/{sub}/services/hostedservices/{svc}/deploymentslots/staging")
+            }
+            Deploy::Name(name) => {
+                format!("{base}/{sub}/services/hostedservices/{svc}/deployments/{name}")
+            }
+        }
+    }
+
+    fn request(&self, method: Method, url: &str) -> Request {
+        // Every piece of the URL was validated as a plain name, so it parses.
+        Request::new(method, Url::parse(url).expect("a valid management URL"))
+            .header("x-ms-version", X_MS_VERSION)
+    }
+
+    fn post(&self, comp: &str, xml: String) -> Request {
+        self.request(
+            Method::POST,
+            &format!("{}/?comp={comp}", self.deployment_url()),
+        )
+        .body(Body::Text {
+            content_type: "application/xml",
+            text: xml,
+        })
+    }
+
+    /// The upgrade domains of the deployment a snapshot shows.
+    pub fn deployment_state(&self, snapshot: &Snapshot) -> Domains {
+        let d: Deployment = serde_json::from_value(snapshot.detail.clone()).unwrap_or_default();
+        let count = d
+            .upgrade_domain_count
+            .as_deref()
+            .and_then(|c| c.trim().parse().ok());
+        let current = d.upgrade_status.as_ref().and_then(|u| {
+            let domain = u.current_upgrade_domain.as_deref()?.trim().parse().ok()?;
+            Some((
+                domain,
+                u.current_upgrade_domain_state.clone().unwrap_or_default(),
+            ))
+        });
+        Domains { count, current }
+    }
+
+    /// Walk Upgrade Domain for `domain`.
+    pub fn walk_request(&self, domain: u32) -> Request {
+        self.post("walkupgradedomain", model::walk_body(domain))
+    }
+
+    async fn get<T: for<'de> serde::Deserialize<'de>>(
+        &self,
+        url: &str,
+    ) -> Result<(T, Response), Error> {
+        let response = self
+            .client
+            .http
+            .read(&self.request(Method::GET, url))
+            .await?;
+        if !response.is_success() {
+            return Err(self.error(&response));
+        }
+        let parsed = model::parse(&response.body).map_err(|e| {
+            Error::unexpected(format!(
+                "{} answered something that is not the expected XML ({e}): {}",
+                response.url,
+                excerpt(&response.body, 200)
+            ))
+        })?;
+        Ok((parsed, response))
+    }
+
+    /// Get Deployment.
+    async fn deployment(&self) -> Result<DeploymentState, Error> {
+        let (deployment, response) = self.get::<Deployment>(&self.deployment_url()).await?;
+        Ok(DeploymentState {
+            deployment,
+            retry_after: response.retry_after(),
+        })
+    }
+
+    async fn operation(&self, id: &str) -> Result<(Operation, Response), Error> {
+        let base = self.client.base.as_str().trim_end_matches('/');
+        self.get::<Operation>(&format!(
+            "{base}/{}/operations/{id}",
+            self.client.subscription
+        ))
+        .await
+    }
+
+    /// An `<Error>` answer as an error, with hints for the codes that have one.
+    fn error(&self, response: &Response) -> Error {
+        let status = response.status;
+        let body = model::parse::<ErrorBody>(&response.body).ok();
+        let code = body
+            .as_ref()
+            .and_then(|b| b.code.clone())
+            .filter(|c| !c.is_empty());
+        let message = body.and_then(|b| b.message).filter(|m| !m.is_empty());
+        let mut text = format!("{} answered HTTP {status}", response.url.path());
+        match (&code, &message) {
+            (Some(code), Some(message)) => text.push_str(&format!(" {code}: {message}")),
+            (Some(code), None) => text.push_str(&format!(" {code}")),
+            _ if response.body.is_empty() => {}
+            _ => text.push_str(&format!(": {}", excerpt(&response.body, 200))),
+        }
+        match (status, code.as_deref()) {
+            (404, _) => text.push_str(&format!(
+                " (subscription {}, deployment {})",
+                self.client.subscription,
+                self.label()
+            )),
+            (409, _) => text.push_str(
+                " (another operation holds the deployment; wait for it to finish and try again)",
+            ),
+            (400, _) if message.as_deref().is_some_and(|m| m.contains("Force")) => {
+                text.push_str(
+                    " (retry with --force, accepting that role instances may lose local data)",
+                );
+            }
+            _ => {}
+        }
+        Error::from_http_status(status, Problem::new(text).with_code(code))
+    }
+
+    /// The snapshot for a deployment, given what this run has done.
+    fn judge(&self, state: DeploymentState) -> Snapshot {
+        let tracking = self.tracking.borrow();
+        let d = &state.deployment;
+        let status = d.status.clone().unwrap_or_else(|| "no Status".into());
+        let detail = serde_json::to_value(d).unwrap_or_default();
+        let progress = deployment_progress(d);
+        let mut snapshot = Snapshot {
+            phase: Phase::Idle,
+            platform_state: Some(status.clone()),
+            from_version: None,
+            progress,
+            failure: None,
+            detail,
+            retry_after: state.retry_after,
+            moving: false,
+            next_step: None,
+        };
+        let Some(upgrade) = &d.upgrade_status else {
+            if tracking.accepted && !self.walk_only {
+                snapshot.phase = Phase::RolledBack;
+                if tracking.operation.is_some() {
+                    snapshot.platform_state = Some("Succeeded".into());
+                }
+            }
+            return snapshot;
+        };
+        snapshot.platform_state = Some(upgrade_state(upgrade));
+        if self.walk_only && tracking.accepted {
+            // The walk's operation ended: report the deployment as it stands.
+            snapshot.phase = if model::flag(&d.rollback_allowed) {
+                Phase::Upgrading
+            } else {
+                Phase::Unknown
+            };
+            return snapshot;
+        }
+        snapshot.moving = true;
+        if !tracking.accepted {
+            // A rollback may not be sent, and the API does not say whether one is running.
+            snapshot.phase = if model::flag(&d.rollback_allowed) {
+                Phase::Upgrading
+            } else {
+                Phase::Unknown
+            };
+            return snapshot;
+        }
+        snapshot.phase = Phase::RollingBack;
+        let before = upgrade
+            .current_upgrade_domain_state
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("Before"));
+        let domain = upgrade
+            .current_upgrade_domain
+            .as_deref()
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        if let (Mode::Manual, true, Some(domain)) = (self.mode, before, domain) {
+            drop(tracking);
+            // Each domain is walked once: a walk whose fate is unclear is never repeated.
+            if self.tracking.borrow_mut().walked.insert(domain) {
+                snapshot.next_step = Some(NextStep {
+                    request: self.walk_request(domain),
+                    question: format!("Walk upgrade domain {domain} of {}?", self.label()),
+                    note: format!("Walking upgrade domain {domain}."),
+                });
+            }
+        }
+        snapshot
+    }
+}
+
+/// A Get Deployment answer.
+pub struct DeploymentState {
+    pub deployment: Deployment,
+    retry_after: Option<Duration>,
+}
+
+/// Where an update stands in its upgrade domains.
+pub struct Domains {
+    /// `UpgradeDomainCount`.
+    pub count: Option<u32>,
+    /// `CurrentUpgradeDomain` and its state (`Before`/`During`), while an update runs.
+    pub current: Option<(u32, String)>,
+}
+
+fn upgrade_state(upgrade: &model::UpgradeStatus) -> String {
+    format!(
+        "{}/{}/UD{}",
+        upgrade.upgrade_type.as_deref().unwrap_or("?"),
+        upgrade
+            .current_upgrade_domain_state
+            .as_deref()
+            .unwrap_or("?"),
+        upgrade.current_upgrade_domain.as_deref().unwrap_or("?")
+    )
+}
+
+fn deployment_progress(d: &Deployment) -> String {
+    let mut parts = vec![format!(
+        "deployment {}",
+        d.status.as_deref().unwrap_or("(no status)")
+    )];
+    if let Some(u) = &d.upgrade_status {
+        parts.push(format!(
+            "{} update in upgrade domain {} ({}) of {}",
+            u.upgrade_type.as_deref().unwrap_or("?"),
+            u.current_upgrade_domain.as_deref().unwrap_or("?"),
+            u.current_upgrade_domain_state.as_deref().unwrap_or("?"),
+            d.upgrade_domain_count.as_deref().unwrap_or("?")
+        ));
+        parts.push(format!(
+            "RollbackAllowed {}",
+            model::flag(&d.rollback_allowed)
+        ));
+    } else {
+        parts.push("no update in progress".into());
+    }
+    if model::flag(&d.locked) {
+        parts.push("locked by a running operation".into());
+    }
+    let not_ready: Vec<String> = d
+        .role_instance_list
+        .iter()
+        .flat_map(|l| &l.role_instances)
+        .filter(|i| {
+            i.instance_status
+                .as_deref()
+                .is_some_and(|s| s != "ReadyRole")
+        })
+        .map(|i| {
+            format!(
+                "{} ({})",
+                i.instance_name.as_deref().unwrap_or("?"),
+                i.instance_status.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    if !not_ready.is_empty() {
+        parts.push(format!("not ready: {}", not_ready.join(", ")));
+    }
+    parts.join(", ")
+}
+
+impl Rollback for CloudsvcTarget {
+    fn http(&self) -> &HttpClient {
+        &self.client.http
+    }
+
+    fn default_poll_interval(&self) -> Duration {
+        Duration::from_secs(10)
+    }
+
+    async fn read(&self) -> Result<Snapshot, Error> {
+        let pending = {
+            let t = self.tracking.borrow();
+            t.operation.clone().filter(|_| !t.operation_done)
+        };
+        if let Some(id) = pending {
+            let (operation, response) = self.operation(&id).await?;
+            if let Some(seen) = operation
+                .id
+                .as_deref()
+                .filter(|seen| !model::same_operation(seen, &id))
+            {
+                tracing::warn!("operation {id} answered with the id {seen}");
+            }
+            let state = operation.status.clone().unwrap_or_default();
+            let detail = serde_json::to_value(&operation).unwrap_or_default();
+            let mut snapshot = Snapshot {
+                phase: Phase::RollingBack,
+                platform_state: Some(state.clone()),
+                from_version: None,
+                progress: format!("operation {id}: {state}"),
+                failure: None,
+                detail,
+                retry_after: response.retry_after(),
+                moving: true,
+                next_step: None,
+            };
+            match state.as_str() {
+                "InProgress" => return Ok(snapshot),
+                "Succeeded" => self.tracking.borrow_mut().operation_done = true,
+                "Failed" => {
+                    let error = operation.error.unwrap_or_default();
+                    let code = error.code.filter(|c| !c.is_empty());
+                    let mut message = format!("operation {id} failed");
+                    if let Some(code) = &code {
+                        message.push_str(&format!(": {code}"));
+                    }
+                    if let Some(text) = error.message.filter(|m| !m.is_empty()) {
+                        message.push_str(&format!(": {text}"));
+                    }
+                    let mut failure = Problem::new(message).with_code(code);
+                    failure.http_status = operation
+                        .http_status_code
+                        .as_deref()
+                        .and_then(|s| s.trim().parse().ok());
+                    snapshot.phase = Phase::Failed;
+                    snapshot.failure = Some(failure);
+                    snapshot.moving = false;
+                    return Ok(snapshot);
+                }
+                _ => {
+                    snapshot.phase = Phase::Unknown;
+                    snapshot.platform_state =
+                        Some(format!("{state} ({})", excerpt(&response.body, 200)));
+                    snapshot.moving = false;
+                    return Ok(snapshot);
+                }
+            }
+        }
+        let state = self.deployment().await?;
+        Ok(self.judge(state))
+    }
+
+    fn decide(&self, snapshot: &Snapshot) -> super::Decision {
+        if snapshot.phase == Phase::Unknown && snapshot.moving {
+            return super::Decision::Nothing(format!(
+                "an update is in progress ({}) but RollbackAllowed is false: it cannot be rolled back now, or a rollback is already running",
+                snapshot.platform_state.as_deref().unwrap_or("?")
+            ));
+        }
+        super::default_decision(snapshot)
+    }
+
+    fn describe(&self, snapshot: &Snapshot) -> String {
+        let force = if self.force {
+            ", Force: role instances may lose local data"
+        } else {
+            ""
+        };
+        format!(
+            "Roll back the update of {} in {} mode{force} ({})?",
+            self.label(),
+            self.mode.as_str(),
+            snapshot.progress
+        )
+    }
+
+    fn rollback_request(&self) -> Request {
+        self.post(
+            "rollback",
+            model::rollback_body(self.mode.as_str(), self.force),
+        )
+    }
+
+    fn rejection(&self, response: &Response) -> Error {
+        self.error(response)
+    }
+
+    fn accepted(&self, response: &Response) -> Option<String> {
+        let id = response
+            .header("x-ms-request-id")
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string);
+        let mut tracking = self.tracking.borrow_mut();
+        tracking.accepted = true;
+        tracking.operation_done = id.is_none();
+        tracking.operation.clone_from(&id);
+        id
+    }
+}
