@@ -507,7 +507,7 @@ async fn ambiguous_500_on_post_rereads_and_attaches() {
     );
     assert!(
         run.stderr.contains(
-            "POST /Applications/myapp~app1/$/RollbackUpgrade answered HTTP 500 E_FAIL: oops; reading the state again instead of sending the rollback twice."
+            "POST /Applications/myapp~app1/$/RollbackUpgrade answered HTTP 500 E_FAIL: oops; reading the state again instead of sending the request twice."
         ),
         "{}",
         run.stderr

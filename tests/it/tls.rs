@@ -14,19 +14,19 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::*;
 
-struct Pki {
+pub struct Pki {
     dir: tempfile::TempDir,
     ca_cert: rcgen::Certificate,
     ca: Issuer<'static, KeyPair>,
 }
 
-struct Leaf {
-    cert: rcgen::Certificate,
-    key: KeyPair,
+pub struct Leaf {
+    pub cert: rcgen::Certificate,
+    pub key: KeyPair,
 }
 
 impl Pki {
-    fn new(name: &str) -> Self {
+    pub fn new(name: &str) -> Self {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
@@ -39,7 +39,7 @@ impl Pki {
         }
     }
 
-    fn leaf(&self, names: &[&str], cn: &str) -> Leaf {
+    pub fn leaf(&self, names: &[&str], cn: &str) -> Leaf {
         let key = KeyPair::generate().unwrap();
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
@@ -49,18 +49,18 @@ impl Pki {
         Leaf { cert, key }
     }
 
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let path = self.dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         path
     }
 
-    fn ca_pem(&self) -> PathBuf {
+    pub fn ca_pem(&self) -> PathBuf {
         self.write("ca.pem", self.ca_cert.pem().as_bytes())
     }
 }
 
-fn pfx(leaf: &Leaf, password: &str, algorithm: p12_keystore::EncryptionAlgorithm) -> Vec<u8> {
+pub fn pfx(leaf: &Leaf, password: &str, algorithm: p12_keystore::EncryptionAlgorithm) -> Vec<u8> {
     let key = p12_keystore::PrivateKey::from_der(&leaf.key.serialize_der()).unwrap();
     let cert = p12_keystore::Certificate::from_der(leaf.cert.der()).unwrap();
     let chain = p12_keystore::PrivateKeyChain::new(vec![1u8, 2, 3, 4], key, vec![cert]);
@@ -78,7 +78,7 @@ fn pfx(leaf: &Leaf, password: &str, algorithm: p12_keystore::EncryptionAlgorithm
 
 /// An HTTPS server for `localhost` that demands a client certificate from `client_ca` and
 /// passes the decrypted bytes to `upstream`.
-async fn tls_front(server: &Pki, client_ca: &Pki, upstream: SocketAddr) -> u16 {
+pub async fn tls_front(server: &Pki, client_ca: &Pki, upstream: SocketAddr) -> u16 {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let leaf = server.leaf(&["localhost", "127.0.0.1"], "localhost");
     let mut roots = rustls::RootCertStore::empty();
