@@ -219,6 +219,7 @@ fn render_text(report: &Report) -> Option<String> {
             }
             text
         }
+        Outcome::Status if report.action == "targets" => report.summary.clone().unwrap_or_default(),
         Outcome::Status => {
             let mut text = format!(
                 "target:   {target}\nphase:    {}\nstate:    {}\n",

@@ -12,8 +12,8 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use crate::cli::{
-    Cloud, CloudsvcConnection, ColorChoice, GlobalArgs, OutputFormat, RollbackMode, SfConnection,
-    SlotArg, parse_duration,
+    ArcgisConnection, Cloud, CloudsvcConnection, ColorChoice, GlobalArgs, OutputFormat,
+    RollbackMode, SfConnection, SlotArg, parse_duration,
 };
 use crate::error::Error;
 use crate::http::{IdentityFile, IdentitySource, Secret, TlsOptions};
@@ -35,6 +35,7 @@ pub struct Profile {
     poll_interval: Option<String>,
     sf: Option<SfProfile>,
     cloudsvc: Option<CloudsvcProfile>,
+    arcgis: Option<ArcgisProfile>,
 }
 
 /// `[profiles.NAME.sf]`.
@@ -71,6 +72,20 @@ pub struct CloudsvcProfile {
     token_file: Option<PathBuf>,
     cloud: Option<String>,
     endpoint: Option<String>,
+    ca: Option<PathBuf>,
+    insecure: Option<bool>,
+}
+
+/// `[profiles.NAME.arcgis]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArcgisProfile {
+    url: Option<String>,
+    username: Option<String>,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
     ca: Option<PathBuf>,
     insecure: Option<bool>,
 }
@@ -603,6 +618,80 @@ pub fn cloudsvc(
         mode,
         tls,
         token,
+    })
+}
+
+/// ArcGIS settings, resolved.
+#[derive(Debug)]
+pub struct Arcgis {
+    pub url: Url,
+    pub tls: TlsOptions,
+    pub token: Option<Secret>,
+    /// A username with its password, for generateToken.
+    pub login: Option<(String, Secret)>,
+}
+
+pub fn arcgis(args: &ArcgisConnection, profile: &Profile) -> Result<Arcgis, Error> {
+    let empty = ArcgisProfile::default();
+    let p = profile.arcgis.as_ref().unwrap_or(&empty);
+    let Some(url) = args.url.as_deref().or(p.url.as_deref()) else {
+        return Err(Error::Usage(
+            "--url https://HOST/CONTEXT is required".into(),
+        ));
+    };
+    let url = parse_endpoint(url, "--url")?;
+    // Every admin call carries a credential.
+    crate::http::refuse_plain_http(&url)?;
+    let login = match args.username.as_deref().or(p.username.as_deref()) {
+        Some(username) if username.trim().is_empty() => {
+            return Err(Error::Usage("--username is empty".into()));
+        }
+        Some(username) => {
+            let password = if args.password_stdin {
+                secret_from_stdin("password")?
+            } else if let Ok(value) = std::env::var("ROLLBACK_ARCGIS_PASSWORD") {
+                non_empty_secret(value, "ROLLBACK_ARCGIS_PASSWORD")?
+            } else if let Some(name) = &p.password_env {
+                secret_from_env(name, "profile setting arcgis.password_env")?
+            } else if let Some(path) = &p.password_file {
+                secret_from_file(path, "profile setting arcgis.password_file")?
+            } else {
+                return Err(Error::Usage(format!(
+                    "--username {username}: give the password in ROLLBACK_ARCGIS_PASSWORD or with --password-stdin"
+                )));
+            };
+            Some((username.to_string(), password))
+        }
+        None if args.password_stdin => {
+            return Err(Error::Usage("--password-stdin needs --username".into()));
+        }
+        None => None,
+    };
+    let token = match login {
+        Some(_) => None,
+        None => token(
+            args.token_stdin,
+            "ROLLBACK_ARCGIS_TOKEN",
+            p.token_env.as_deref(),
+            p.token_file.as_deref(),
+            "arcgis",
+        )?,
+    };
+    if login.is_none() && token.is_none() {
+        return Err(Error::Usage(
+            "no credential: a token in ROLLBACK_ARCGIS_TOKEN or with --token-stdin, or --username with the password in ROLLBACK_ARCGIS_PASSWORD or with --password-stdin".into(),
+        ));
+    }
+    let tls = TlsOptions {
+        identity: None,
+        ca: args.ca.clone().or_else(|| p.ca.clone()),
+        insecure: args.insecure || p.insecure.unwrap_or(false),
+    };
+    Ok(Arcgis {
+        url,
+        tls,
+        token,
+        login,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The command line: clap types only. Values are checked here only as far as their own syntax
 //! goes; `settings` combines them with the environment and the profile file.
 
+mod arcgis;
 mod cloudsvc;
 mod sf;
 
@@ -9,13 +10,14 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use arcgis::{ArcgisAction, ArcgisArgs, ArcgisConnection};
 pub use cloudsvc::{
     Cloud, CloudsvcAction, CloudsvcArgs, CloudsvcConnection, RollbackMode, SlotArg,
 };
 pub use sf::{AppAction, ClusterAction, SfArgs, SfConnection, SfScope};
 
 /// Roll back an in-progress upgrade: Service Fabric clusters and applications, Azure Cloud
-/// Services (classic) deployments.
+/// Services (classic) deployments, ArcGIS Enterprise on Kubernetes patches.
 ///
 /// `start` checks that an upgrade is rolling forward, asks on a terminal, sends the rollback and
 /// waits until the platform reports a final state. `status` reads the state once, or waits with
@@ -45,6 +47,8 @@ pub enum Command {
     Sf(SfArgs),
     /// Azure Cloud Services (classic): deployment updates and upgrades.
     Cloudsvc(CloudsvcArgs),
+    /// ArcGIS Enterprise on Kubernetes: patches.
+    Arcgis(ArcgisArgs),
 }
 
 /// Output format of the result.

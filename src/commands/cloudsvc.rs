@@ -32,8 +32,8 @@ pub async fn run(
         tls: settings.tls,
         token: settings.token,
         token_placement: TokenPlacement {
-            header: "Authorization",
             trusted_hosts: TOKEN_HOSTS,
+            ..TokenPlacement::AUTHORIZATION
         },
         request_timeout: Duration::from_secs(90),
     })?;

@@ -42,6 +42,7 @@ pub async fn start(
             }
         }
         Decision::RollBack => {
+            platform.prepare(&snapshot).await?;
             let request = platform.rollback_request();
             if !send_confirmed(
                 platform,
@@ -101,12 +102,15 @@ async fn send(
     report.sent = Sent::InFlight;
     let doubt = match platform.http().send_once(request).await {
         Delivery::Answered(response) if response.is_success() => {
+            let operation = platform
+                .accepted(&response)
+                .inspect_err(|_| report.sent = before)?;
             report.sent = Sent::Running;
             ctx.printer.note(
                 Phase::RollingBack,
                 &format!("{} accepted (HTTP {}).", describe(request), response.status),
             );
-            return Ok(platform.accepted(&response));
+            return Ok(operation);
         }
         Delivery::Answered(response) => {
             let error = platform.rejection(&response);
@@ -219,6 +223,9 @@ async fn poll_until_still(
     wait::poll(interval, async || {
         let snapshot = platform.read().await?;
         report.update(&snapshot);
+        for event in &snapshot.events {
+            ctx.printer.note(snapshot.phase, event);
+        }
         ctx.printer.progress(snapshot.phase, &snapshot.progress);
         if snapshot.phase == Phase::RollingBack {
             *rolling_back = true;
@@ -267,8 +274,12 @@ async fn wait_for_end(
             report.outcome = Outcome::Status;
             Ok(())
         }
-        Phase::Unknown | Phase::Upgrading | Phase::RollingBack => Err(Error::unexpected(format!(
-            "the platform reports a state the tool does not know: {state}"
-        ))),
+        Phase::Unknown | Phase::Upgrading | Phase::RollingBack => {
+            Err(Error::Unexpected(last.failure.unwrap_or_else(|| {
+                Problem::new(format!(
+                    "the platform reports a state the tool does not know: {state}"
+                ))
+            })))
+        }
     }
 }

@@ -1,13 +1,14 @@
 //! Runs one command: resolves settings, bounds the run by `--timeout` and Ctrl-C, and turns
 //! the outcome into the result document and the exit code.
 
+mod arcgis;
 mod cloudsvc;
 mod engine;
 mod sf;
 
 use tokio::time::Instant;
 
-use crate::cli::{AppAction, Cli, CloudsvcAction, ClusterAction, Command, SfScope};
+use crate::cli::{AppAction, ArcgisAction, Cli, CloudsvcAction, ClusterAction, Command, SfScope};
 use crate::error::{Error, Problem};
 use crate::output::Printer;
 use crate::report::{Phase, Report, Sent};
@@ -77,6 +78,15 @@ fn describe(command: &Command) -> (&'static str, String, &'static str, &'static 
             let service = args.connection.service.clone().unwrap_or_default();
             ("cloudsvc", service, action, "Azure")
         }
+        Command::Arcgis(args) => {
+            let action = match &args.action {
+                ArcgisAction::Targets => "targets",
+                ArcgisAction::Start { .. } => "start",
+                ArcgisAction::Status(_) => "status",
+            };
+            let url = args.connection.url.clone().unwrap_or_default();
+            ("arcgis", url, action, "the ArcGIS deployment")
+        }
     }
 }
 
@@ -85,6 +95,7 @@ fn reads_stdin(command: &Command) -> bool {
     match command {
         Command::Sf(args) => args.connection.token_stdin,
         Command::Cloudsvc(args) => args.connection.token_stdin,
+        Command::Arcgis(args) => args.connection.token_stdin || args.connection.password_stdin,
     }
 }
 
@@ -100,6 +111,7 @@ async fn execute(cli: &Cli, printer: &Printer, report: &mut Report) -> Result<()
         match &cli.command {
             Command::Sf(args) => sf::run(args, &profile, &ctx, report).await,
             Command::Cloudsvc(args) => cloudsvc::run(args, &profile, &ctx, report).await,
+            Command::Arcgis(args) => arcgis::run(args, &profile, &ctx, report).await,
         }
     };
     match wait::bounded(deadline, work).await {

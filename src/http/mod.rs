@@ -54,12 +54,15 @@ pub struct TokenPlacement {
     /// Besides the endpoint's own origin, https hosts (and their subdomains) a redirect may
     /// take the token to.
     pub trusted_hosts: &'static [&'static str],
+    /// Form field that also carries the token in form bodies.
+    pub form_field: Option<&'static str>,
 }
 
 impl TokenPlacement {
     pub const AUTHORIZATION: Self = Self {
         header: "Authorization",
         trusted_hosts: &[],
+        form_field: None,
     };
 }
 
@@ -83,6 +86,15 @@ pub enum Body {
         content_type: &'static str,
         text: String,
     },
+    /// Form fields, `application/x-www-form-urlencoded`.
+    Form(Vec<(&'static str, Field)>),
+}
+
+/// A form field's value: secrets are sent, and shown as `<redacted>`.
+#[derive(Debug, Clone)]
+pub enum Field {
+    Plain(String),
+    Secret(Secret),
 }
 
 /// A request, before credentials are added.
@@ -92,6 +104,8 @@ pub struct Request {
     pub url: Url,
     pub headers: Vec<(&'static str, String)>,
     pub body: Body,
+    /// Whether the configured token goes with it (not to a token service).
+    pub with_token: bool,
 }
 
 impl Request {
@@ -101,6 +115,7 @@ impl Request {
             url,
             headers: Vec::new(),
             body: Body::Empty,
+            with_token: true,
         }
     }
 
@@ -111,6 +126,12 @@ impl Request {
 
     pub fn body(mut self, body: Body) -> Self {
         self.body = body;
+        self
+    }
+
+    /// Sends no token with this request.
+    pub fn without_token(mut self) -> Self {
+        self.with_token = false;
         self
     }
 }
@@ -231,6 +252,11 @@ impl HttpClient {
         })
     }
 
+    /// Replaces the bearer token (a new one was generated).
+    pub fn set_token(&self, token: Secret) {
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token);
+    }
+
     fn token_for(&self, url: &Url) -> Option<Secret> {
         let token = self
             .token
@@ -262,7 +288,7 @@ impl HttpClient {
             value: value.clone(),
             secret: false,
         }));
-        if let Some(token) = self.token_for(url) {
+        if let Some(token) = self.token_for(url).filter(|_| request.with_token) {
             headers.push(Header {
                 name: self.token_placement.header,
                 value: format!("Bearer {}", token.expose()),
@@ -273,11 +299,44 @@ impl HttpClient {
     }
 
     /// The body bytes, and the same body with secrets redacted.
-    fn body(&self, request: &Request, _url: &Url) -> Option<(&'static str, Vec<u8>, String)> {
+    fn body(&self, request: &Request, url: &Url) -> Option<(&'static str, Vec<u8>, String)> {
         match &request.body {
             Body::Empty => None,
             Body::Text { content_type, text } => {
                 Some((content_type, text.clone().into_bytes(), text.clone()))
+            }
+            Body::Form(fields) => {
+                let mut wire = url::form_urlencoded::Serializer::new(String::new());
+                let mut shown = Vec::new();
+                let mut show = |name: &str, value: Option<&str>| {
+                    let value = match value {
+                        Some(v) => url::form_urlencoded::byte_serialize(v.as_bytes()).collect(),
+                        None => REDACTED.to_string(),
+                    };
+                    shown.push(format!("{name}={value}"));
+                };
+                for (name, field) in fields {
+                    match field {
+                        Field::Plain(value) => {
+                            wire.append_pair(name, value);
+                            show(name, Some(value));
+                        }
+                        Field::Secret(secret) => {
+                            wire.append_pair(name, secret.expose());
+                            show(name, None);
+                        }
+                    }
+                }
+                let token = self.token_for(url).filter(|_| request.with_token);
+                if let (Some(field), Some(token)) = (self.token_placement.form_field, token) {
+                    wire.append_pair(field, token.expose());
+                    show(field, None);
+                }
+                Some((
+                    "application/x-www-form-urlencoded",
+                    wire.finish().into_bytes(),
+                    shown.join("&"),
+                ))
             }
         }
     }

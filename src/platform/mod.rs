@@ -2,6 +2,7 @@
 //! so that `start`, `status --watch`, the exit codes and the result document are written once
 //! (in `commands`). Nothing here parses arguments, prints or exits.
 
+pub mod arcgis;
 pub mod cloudsvc;
 pub mod sf;
 
@@ -31,6 +32,8 @@ pub struct Snapshot {
     pub moving: bool,
     /// A mutating request the platform needs before it can go on (a Manual-mode walk).
     pub next_step: Option<NextStep>,
+    /// Platform messages to show once each, in order (job messages).
+    pub events: Vec<String>,
 }
 
 /// A request a wait must send to make progress, with the words to ask and tell about it.
@@ -72,10 +75,14 @@ pub trait Rollback {
     fn rollback_request(&self) -> Request;
     /// The error a non-2xx answer to the rollback request stands for.
     fn rejection(&self, response: &Response) -> Error;
-    /// Takes note of an accepted request (the rollback or a next step) and returns the
-    /// platform's id for the operation it started, if it gives one.
-    fn accepted(&self, _response: &Response) -> Option<String> {
-        None
+    /// Judges a 2xx answer to the rollback or a next step: an error the platform wraps in a
+    /// success status, or acceptance with the platform's id for the operation, if any.
+    fn accepted(&self, _response: &Response) -> Result<Option<String>, Error> {
+        Ok(None)
+    }
+    /// Work between the decision to roll back and the request (choosing among options).
+    async fn prepare(&self, _snapshot: &Snapshot) -> Result<(), Error> {
+        Ok(())
     }
     /// After a completed rollback: the version now in place, if it can be read.
     async fn settled_version(&self) -> Option<String> {

@@ -95,9 +95,6 @@ async fn mount_post(
         .await;
 }
 
-/// Extra environment of a run.
-type Env<'a> = Vec<(&'a str, &'a str)>;
-
 const TOKEN: (&str, &str) = ("ROLLBACK_CLOUDSVC_TOKEN", "aad-MARKER-token");
 
 fn args<'a>(server: &'a str, target: &[&'a str], rest: &[&'a str]) -> Vec<&'a str> {

@@ -8,6 +8,9 @@ use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Extra environment of a run.
+pub type Env<'a> = Vec<(&'a str, &'a str)>;
+
 /// What one run of the binary produced.
 #[derive(Debug)]
 pub struct Run {

@@ -1,7 +1,10 @@
 //! Integration tests: the real binary against local mock servers.
 
+mod arcgis;
 mod cloudsvc;
 mod common;
 mod config;
+mod faults;
+mod raw;
 mod sf;
 mod tls;

@@ -260,6 +260,7 @@ impl CloudsvcTarget {
             retry_after: state.retry_after,
             moving: false,
             next_step: None,
+            events: Vec::new(),
         };
         let Some(upgrade) = &d.upgrade_status else {
             if tracking.accepted && !self.walk_only {
@@ -421,6 +422,7 @@ impl Rollback for CloudsvcTarget {
                 retry_after: response.retry_after(),
                 moving: true,
                 next_step: None,
+                events: Vec::new(),
             };
             match state.as_str() {
                 "InProgress" => return Ok(snapshot),
@@ -493,7 +495,7 @@ impl Rollback for CloudsvcTarget {
         self.error(response)
     }
 
-    fn accepted(&self, response: &Response) -> Option<String> {
+    fn accepted(&self, response: &Response) -> Result<Option<String>, Error> {
         let id = response
             .header("x-ms-request-id")
             .map(str::trim)
@@ -503,6 +505,6 @@ impl Rollback for CloudsvcTarget {
         tracking.accepted = true;
         tracking.operation_done = id.is_none();
         tracking.operation.clone_from(&id);
-        id
+        Ok(id)
     }
 }

@@ -181,6 +181,7 @@ impl Rollback for SfTarget {
             retry_after: response.retry_after(),
             moving: phase.is_active(),
             next_step: None,
+            events: Vec::new(),
         })
     }
 

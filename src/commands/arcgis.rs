@@ -1,0 +1,84 @@
+//! `rollback arcgis targets | start --to ID|previous | status`.
+
+use std::time::Duration;
+
+use crate::cli::{ArcgisAction, ArcgisArgs};
+use crate::error::{Error, Problem};
+use crate::http::{ClientOptions, HttpClient, TokenPlacement};
+use crate::platform::arcgis::{ArcgisClient, ArcgisTarget, Choice, Login, RollbackOption};
+use crate::platform::{Phase, Rollback};
+use crate::report::{Outcome, Report};
+use crate::settings::{self, Profile};
+
+use super::{Ctx, engine};
+
+/// The token travels in this header and in the `token` form field, never in a URL.
+const TOKEN: TokenPlacement = TokenPlacement {
+    header: "X-Esri-Authorization",
+    trusted_hosts: &[],
+    form_field: Some("token"),
+};
+
+pub async fn run(
+    args: &ArcgisArgs,
+    profile: &Profile,
+    ctx: &Ctx<'_>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let choice = match &args.action {
+        ArcgisAction::Start { to } => Some(Choice::parse(to).map_err(Error::Usage)?),
+        _ => None,
+    };
+    let settings = settings::arcgis(&args.connection, profile)?;
+    report.target = settings.url.as_str().trim_end_matches('/').to_string();
+    if settings.tls.insecure {
+        ctx.printer
+            .warn("--insecure: the deployment's TLS certificate is not verified");
+    }
+    let http = HttpClient::new(ClientOptions {
+        base: settings.url.clone(),
+        tls: settings.tls,
+        token: settings.token,
+        token_placement: TOKEN,
+        request_timeout: Duration::from_secs(120),
+    })?;
+    let login = settings
+        .login
+        .map(|(username, password)| Login { username, password });
+    let client = ArcgisClient::new(http, &settings.url, login, ctx.global.timeout);
+    let target = ArcgisTarget::new(client, choice);
+    match &args.action {
+        ArcgisAction::Targets => targets(&target, report).await,
+        ArcgisAction::Start { .. } => engine::start(&target, ctx, report).await,
+        ArcgisAction::Status(watch) => engine::status(&target, ctx, report, watch.watch).await,
+    }
+}
+
+/// `targets`: the versions Check Rollback offers. A running job blocks it.
+async fn targets(target: &ArcgisTarget, report: &mut Report) -> Result<(), Error> {
+    let snapshot = target.read().await?;
+    report.update(&snapshot);
+    if snapshot.phase.is_active() {
+        return Err(Error::NothingToRollBack(Problem::new(format!(
+            "a job is running ({}); the rollback options can be read once it has ended",
+            snapshot.progress
+        ))));
+    }
+    let (options, detail) = target.options().await?;
+    report.detail = detail;
+    report.outcome = Outcome::Status;
+    if options.is_empty() {
+        report.phase = Phase::Idle;
+        return Err(Error::NothingToRollBack(Problem::new(format!(
+            "no patch is installed on {}: there is no version to roll back to",
+            report.target
+        ))));
+    }
+    let mut listing = String::from("ID  VERSION  TYPE  NAME\n");
+    for option in &options {
+        listing.push_str(&RollbackOption::line(option));
+        listing.push('\n');
+    }
+    report.summary = Some(listing);
+    Ok(())
+}

@@ -1,0 +1,849 @@
+//! ArcGIS Enterprise on Kubernetes, Administrator API: the upgrades job, the rollback options
+//! (Check Rollback), the rollback itself, and tokens (generateToken, refreshed while a password
+//! is held). Every answer is checked for ArcGIS's error envelopes, which arrive with HTTP 200.
+
+use std::cell::RefCell;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::{Method, Url};
+use serde_json::Value;
+
+use super::{Decision, Phase, Rollback, Snapshot};
+use crate::error::{Error, Problem, excerpt};
+use crate::http::{Body, Field, HttpClient, Request, Response, Secret};
+
+/// Message code of "rollback started" in the upgrades job.
+const ROLLBACK_STARTED: i64 = 2072;
+/// Polls after our rollback was accepted in which the job may not show yet.
+const GRACE_ROUNDS: u32 = 3;
+/// Regenerate a token this long before it expires.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// A built-in account whose password the tool exchanges for tokens.
+pub struct Login {
+    pub username: String,
+    pub password: Secret,
+}
+
+/// The client for one deployment: `URL` is `https://HOST/CONTEXT`.
+pub struct ArcgisClient {
+    pub http: HttpClient,
+    url: String,
+    login: Option<Login>,
+    /// The referer a generated token is bound to (the origin of `URL`).
+    referer: Option<String>,
+    /// Token lifetime to ask for, in minutes.
+    token_minutes: u64,
+    expires_at: RefCell<Option<SystemTime>>,
+}
+
+impl ArcgisClient {
+    /// `wait` is the run's `--timeout`: a generated token should outlive it.
+    pub fn new(http: HttpClient, url: &Url, login: Option<Login>, wait: Duration) -> Self {
+        let referer = login.as_ref().map(|_| url.origin().ascii_serialization());
+        let token_minutes = (wait + Duration::from_secs(15 * 60)).as_secs().div_ceil(60);
+        Self {
+            http,
+            url: url.as_str().trim_end_matches('/').to_string(),
+            login,
+            referer,
+            token_minutes,
+            expires_at: RefCell::new(None),
+        }
+    }
+
+    fn request(&self, path: &str, mut fields: Vec<(&'static str, Field)>) -> Request {
+        fields.push(("f", Field::Plain("json".into())));
+        // The URL was validated and every path here is fixed, so it parses.
+        let url = Url::parse(&format!("{}{path}", self.url)).expect("a valid ArcGIS URL");
+        let mut request = Request::new(Method::POST, url).body(Body::Form(fields));
+        if let Some(referer) = &self.referer {
+            request = request.header("Referer", referer.clone());
+        }
+        request
+    }
+
+    /// generateToken: exchanges the password for a token bound to our referer.
+    async fn generate_token(&self) -> Result<(), Error> {
+        let Some(login) = &self.login else {
+            return Ok(());
+        };
+        let referer = self.referer.clone().unwrap_or_default();
+        let request = self
+            .request(
+                "/sharing/rest/generateToken",
+                vec![
+                    ("username", Field::Plain(login.username.clone())),
+                    ("password", Field::Secret(login.password.clone())),
+                    ("client", Field::Plain("referer".into())),
+                    ("referer", Field::Plain(referer)),
+                    ("expiration", Field::Plain(self.token_minutes.to_string())),
+                ],
+            )
+            .without_token();
+        let response = self.http.read(&request).await?;
+        let value = envelope(&response).map_err(|e| match e {
+            Error::Platform(p) | Error::Auth(p) => Error::Auth(Problem {
+                message: format!(
+                    "generateToken refused the credentials of {}: {}",
+                    login.username, p.message
+                ),
+                ..p
+            }),
+            other => other,
+        })?;
+        let Some(token) = value
+            .get("token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        else {
+            return Err(Error::unexpected(format!(
+                "generateToken answered without a token: {}",
+                excerpt(&response.body, 200)
+            )));
+        };
+        let expires = value
+            .get("expires")
+            .or_else(|| value.get("expiration"))
+            .and_then(epoch_ms);
+        *self.expires_at.borrow_mut() = Some(expires.map_or_else(
+            || SystemTime::now() + Duration::from_secs(3600),
+            system_time,
+        ));
+        self.http.set_token(Secret::new(token));
+        tracing::info!(
+            "generated a token for {} ({} minutes asked)",
+            login.username,
+            self.token_minutes
+        );
+        Ok(())
+    }
+
+    /// Makes sure a held password has produced a token that is not about to expire.
+    async fn ensure_token(&self) -> Result<(), Error> {
+        if self.login.is_none() {
+            return Ok(());
+        }
+        let due = match *self.expires_at.borrow() {
+            None => true,
+            Some(at) => at
+                .checked_sub(REFRESH_MARGIN)
+                .is_none_or(|at| SystemTime::now() >= at),
+        };
+        if due {
+            self.generate_token().await
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One admin call; a token refused as expired or invalid is regenerated once.
+    pub async fn call(
+        &self,
+        path: &str,
+        fields: Vec<(&'static str, Field)>,
+    ) -> Result<(Value, Response), Error> {
+        self.ensure_token().await?;
+        let response = self.http.read(&self.request(path, fields.clone())).await?;
+        match envelope(&response) {
+            Err(Error::Auth(p)) if self.login.is_some() && is_token_code(&p) => {
+                tracing::info!(
+                    "the token was refused ({}); generating a new one",
+                    p.message
+                );
+                self.generate_token().await?;
+                let response = self.http.read(&self.request(path, fields)).await?;
+                envelope(&response).map(|value| (value, response))
+            }
+            other => other.map(|value| (value, response)),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+fn is_token_code(problem: &Problem) -> bool {
+    matches!(problem.platform_code.as_deref(), Some("498" | "499"))
+}
+
+fn epoch_ms(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn system_time(ms: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+fn code_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The JSON of an answer, or the error it holds: HTTP status, then both error envelopes.
+pub fn envelope(response: &Response) -> Result<Value, Error> {
+    let path = response.url.path();
+    let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let (code, message) = match &parsed {
+        Some(Value::Object(map)) if map.get("error").is_some_and(Value::is_object) => {
+            let error = &map["error"];
+            let mut message = error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message")
+                .to_string();
+            let details: Vec<&str> = error
+                .get("details")
+                .and_then(Value::as_array)
+                .map(|d| {
+                    d.iter()
+                        .filter_map(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !details.is_empty() {
+                message.push_str(&format!(" ({})", details.join("; ")));
+            }
+            (code_text(error.get("code")), Some(message))
+        }
+        Some(Value::Object(map)) if map.get("status").and_then(Value::as_str) == Some("error") => {
+            let messages: Vec<String> = map
+                .get("messages")
+                .and_then(Value::as_array)
+                .map(|m| {
+                    m.iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let message = if messages.is_empty() {
+                "no message".to_string()
+            } else {
+                messages.join("; ")
+            };
+            (code_text(map.get("code")), Some(message))
+        }
+        _ => (None, None),
+    };
+    let status = response.status;
+    if let Some(message) = message {
+        let text = match &code {
+            Some(code) => format!("{path} answered error {code}: {message}"),
+            None => format!("{path} answered an error: {message}"),
+        };
+        let problem = Problem::new(text).with_code(code.clone());
+        let problem = if (200..300).contains(&status) {
+            problem
+        } else {
+            problem.with_status(status)
+        };
+        return Err(match code.as_deref() {
+            Some("498" | "499" | "401" | "403") => Error::Auth(problem),
+            _ if matches!(status, 401 | 403) => Error::Auth(problem),
+            _ if (200..300).contains(&status) => Error::Platform(problem),
+            _ => Error::from_http_status(status, problem),
+        });
+    }
+    if !(200..300).contains(&status) {
+        let text = format!(
+            "{path} answered HTTP {status}: {}",
+            excerpt(&response.body, 200)
+        );
+        return Err(Error::from_http_status(status, Problem::new(text)));
+    }
+    parsed.ok_or_else(|| {
+        Error::unexpected(format!(
+            "{path} answered something that is not JSON (a login or proxy page?): {}",
+            excerpt(&response.body, 200)
+        ))
+    })
+}
+
+/// One message of the upgrades job.
+#[derive(Debug, Clone)]
+struct JobMessage {
+    text: String,
+    when: Option<i64>,
+    code: Option<i64>,
+}
+
+/// `status` of the upgrades resource.
+#[derive(Debug)]
+struct Job {
+    state: String,
+    code: Option<i64>,
+    messages: Vec<JobMessage>,
+}
+
+fn parse_job(value: &Value, url: &str) -> Result<Job, Error> {
+    let Some(status) = value.get("status").filter(|s| s.is_object()) else {
+        return Err(Error::unexpected(format!(
+            "{url}/admin/system/upgrades answered without a status object: {}",
+            excerpt(value.to_string().as_bytes(), 200)
+        )));
+    };
+    let messages = status
+        .get("messages")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|m| JobMessage {
+                    text: m
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| m.to_string(), str::to_string),
+                    when: m.get("when").and_then(epoch_ms),
+                    code: m.get("code").and_then(epoch_ms),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Job {
+        state: status
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        code: status.get("code").and_then(epoch_ms),
+        messages,
+    })
+}
+
+/// A version the deployment can roll back to.
+#[derive(Debug, Clone)]
+pub struct RollbackOption {
+    pub id: String,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub build: Option<String>,
+    pub update_type: Option<String>,
+}
+
+impl RollbackOption {
+    /// `10.9.0.505`: version and build, or whichever is known.
+    pub fn version_build(&self) -> Option<String> {
+        match (&self.version, &self.build) {
+            (Some(v), Some(b)) if v.ends_with(&format!(".{b}")) => Some(v.clone()),
+            (Some(v), Some(b)) => Some(format!("{v}.{b}")),
+            (Some(v), None) => Some(v.clone()),
+            (None, Some(b)) => Some(b.clone()),
+            (None, None) => None,
+        }
+    }
+
+    /// One line for lists.
+    pub fn line(&self) -> String {
+        let mut text = self.id.clone();
+        if let Some(v) = self.version_build() {
+            text.push_str(&format!("  {v}"));
+        }
+        if let Some(t) = &self.update_type {
+            text.push_str(&format!("  {t}"));
+        }
+        if let Some(n) = &self.name {
+            text.push_str(&format!("  {n}"));
+        }
+        text
+    }
+}
+
+fn text_field(item: &Value, key: &str) -> Option<String> {
+    match item.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The `updates` of Check Rollback.
+pub fn parse_options(value: &Value) -> Result<Vec<RollbackOption>, Error> {
+    let Some(updates) = value.get("updates").and_then(Value::as_array) else {
+        return Err(Error::unexpected(format!(
+            "checkRollback answered without an updates list: {}",
+            excerpt(value.to_string().as_bytes(), 200)
+        )));
+    };
+    Ok(updates
+        .iter()
+        .filter_map(|item| {
+            Some(RollbackOption {
+                id: text_field(item, "id")?,
+                name: text_field(item, "name"),
+                version: text_field(item, "version"),
+                build: text_field(item, "build"),
+                update_type: text_field(item, "updateType"),
+            })
+        })
+        .collect())
+}
+
+/// `--to`: an option's id, or the newest option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    Previous,
+    Id(String),
+}
+
+impl Choice {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.eq_ignore_ascii_case("previous") {
+            return Ok(Self::Previous);
+        }
+        if value.is_empty() || value.chars().any(|c| c.is_control()) {
+            return Err(format!(
+                "--to {value:?}: expected an id from `rollback arcgis targets`, or previous"
+            ));
+        }
+        Ok(Self::Id(value.to_string()))
+    }
+}
+
+/// Picks the option `choice` names; exit 3 (listing the options) when there is none.
+pub fn choose(
+    options: &[RollbackOption],
+    choice: &Choice,
+    url: &str,
+) -> Result<RollbackOption, Error> {
+    let listing = || {
+        options
+            .iter()
+            .map(RollbackOption::line)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if options.is_empty() {
+        return Err(Error::NothingToRollBack(Problem::new(format!(
+            "no patch is installed on {url}: Check Rollback lists no version to roll back to"
+        ))));
+    }
+    match choice {
+        Choice::Id(id) if id.starts_with("rel_") => Err(Error::Usage(format!(
+            "--to {id}: that is a release; only patches can be rolled back"
+        ))),
+        Choice::Id(id) => options
+            .iter()
+            .find(|o| o.id == *id)
+            .cloned()
+            .ok_or_else(|| {
+                Error::NothingToRollBack(Problem::new(format!(
+                    "{id} is not among the versions {url} can roll back to: {}",
+                    listing()
+                )))
+            }),
+        Choice::Previous => {
+            let build = |o: &RollbackOption| {
+                o.build
+                    .as_deref()
+                    .and_then(|b| b.trim().parse::<u64>().ok())
+            };
+            let newest = options.iter().filter_map(build).max();
+            let candidates: Vec<&RollbackOption> =
+                options.iter().filter(|o| build(o) == newest).collect();
+            match (newest, candidates.as_slice()) {
+                (Some(_), [only]) if options.iter().all(|o| build(o).is_some()) => {
+                    Ok((*only).clone())
+                }
+                _ => Err(Error::NothingToRollBack(Problem::new(format!(
+                    "cannot tell which version is the previous one (builds missing or equal); pick one with --to: {}",
+                    listing()
+                )))),
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tracking {
+    /// The newest job message when the run first looked.
+    baseline: Option<i64>,
+    /// The newest job message shown.
+    shown: Option<i64>,
+    /// When our rollback was accepted.
+    accepted_at: Option<Instant>,
+    /// Polls since acceptance in which the job did not show.
+    unseen_rounds: u32,
+    chosen: Option<RollbackOption>,
+    last_detail: Value,
+}
+
+/// One deployment's patch rollback.
+pub struct ArcgisTarget {
+    pub client: ArcgisClient,
+    pub to: Option<Choice>,
+    tracking: RefCell<Tracking>,
+}
+
+impl ArcgisTarget {
+    pub fn new(client: ArcgisClient, to: Option<Choice>) -> Self {
+        Self {
+            client,
+            to,
+            tracking: RefCell::default(),
+        }
+    }
+
+    /// Check Rollback.
+    pub async fn options(&self) -> Result<(Vec<RollbackOption>, Value), Error> {
+        let (value, _) = self
+            .client
+            .call("/admin/system/upgrades/checkRollback", Vec::new())
+            .await?;
+        Ok((parse_options(&value)?, value))
+    }
+
+    fn judge(&self, job: Job, detail: Value) -> Snapshot {
+        let mut t = self.tracking.borrow_mut();
+        let newest = job.messages.iter().filter_map(|m| m.when).max();
+        let first_look = t.baseline.is_none() && t.shown.is_none();
+        if first_look {
+            t.baseline = newest.or(Some(i64::MIN));
+            t.shown = t.baseline;
+        }
+        let mut fresh: Vec<&JobMessage> = job
+            .messages
+            .iter()
+            .filter(|m| m.when.is_some_and(|w| Some(w) > t.shown))
+            .collect();
+        fresh.sort_by_key(|m| m.when);
+        let events = fresh
+            .iter()
+            .map(|m| {
+                let at = humantime::format_rfc3339_seconds(system_time(m.when.unwrap_or(0)));
+                format!("[{at}] {}", m.text)
+            })
+            .collect();
+        if newest > t.shown {
+            t.shown = newest;
+        }
+        let rollback_job = job
+            .messages
+            .iter()
+            .any(|m| m.code == Some(ROLLBACK_STARTED));
+        let since_baseline = newest.is_some() && newest > t.baseline;
+        let accepted = t.accepted_at.is_some();
+        let (mut phase, mut moving) = match job.state.as_str() {
+            "no_upgrade" => (Phase::Idle, false),
+            "in_progress" if accepted || rollback_job => (Phase::RollingBack, true),
+            "in_progress" => (Phase::Upgrading, true),
+            "success" if accepted && since_baseline => (Phase::RolledBack, false),
+            "success" if accepted => (Phase::Idle, false),
+            "success" if rollback_job => (Phase::RolledBack, false),
+            "success" => (Phase::Idle, false),
+            _ => (Phase::Unknown, false),
+        };
+        let last = job
+            .messages
+            .iter()
+            .max_by_key(|m| m.when)
+            .map(|m| m.text.clone());
+        let code = job.code.map(|c| format!(" (code {c})")).unwrap_or_default();
+        let mut progress = format!(
+            "job {}{code}",
+            if job.state.is_empty() {
+                "(no state)"
+            } else {
+                &job.state
+            }
+        );
+        if let Some(last) = &last {
+            progress.push_str(&format!(": {last}"));
+        }
+        if accepted && phase == Phase::Idle {
+            // The job of our rollback may not show at once.
+            t.unseen_rounds += 1;
+            if t.unseen_rounds <= GRACE_ROUNDS {
+                phase = Phase::RollingBack;
+                moving = true;
+                progress = format!("waiting for the rollback job to show ({progress})");
+            } else {
+                phase = Phase::Unknown;
+            }
+        }
+        let failure = (phase == Phase::Unknown).then(|| {
+            let recent: Vec<String> = job
+                .messages
+                .iter()
+                .rev()
+                .take(3)
+                .rev()
+                .map(|m| m.text.clone())
+                .collect();
+            Problem::new(format!(
+                "the upgrades job reports state {:?}{code}{}",
+                job.state,
+                if recent.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", recent.join(" / "))
+                }
+            ))
+        });
+        t.last_detail = detail.clone();
+        Snapshot {
+            phase,
+            platform_state: Some(job.state).filter(|s| !s.is_empty()),
+            from_version: None,
+            progress,
+            failure,
+            detail,
+            retry_after: None,
+            moving,
+            next_step: None,
+            events,
+        }
+    }
+
+    /// While a rollback runs, pods restart: an error is a reason to look again, not to stop.
+    fn unavailable(&self, error: &Error) -> Snapshot {
+        let t = self.tracking.borrow();
+        Snapshot {
+            phase: Phase::RollingBack,
+            platform_state: None,
+            from_version: None,
+            progress: format!(
+                "the admin API is not answering ({error}); the rollback job goes on, still waiting"
+            ),
+            failure: None,
+            detail: t.last_detail.clone(),
+            retry_after: None,
+            moving: true,
+            next_step: None,
+            events: Vec::new(),
+        }
+    }
+
+    fn ran_for(&self) -> String {
+        match self.tracking.borrow().accepted_at {
+            Some(at) => format!(
+                "the rollback job had run for {} and continues on the ArcGIS deployment",
+                humantime::format_duration(Duration::from_secs(at.elapsed().as_secs()))
+            ),
+            None => "a running rollback job continues on the ArcGIS deployment".into(),
+        }
+    }
+}
+
+impl Rollback for ArcgisTarget {
+    fn http(&self) -> &HttpClient {
+        &self.client.http
+    }
+
+    fn default_poll_interval(&self) -> Duration {
+        Duration::from_secs(10)
+    }
+
+    async fn read(&self) -> Result<Snapshot, Error> {
+        let waiting = self.tracking.borrow().accepted_at.is_some();
+        let (value, _) = match self.client.call("/admin/system/upgrades", Vec::new()).await {
+            Ok(answer) => answer,
+            Err(Error::Auth(p)) if waiting => {
+                let message = if is_token_code(&p) {
+                    format!(
+                        "the token expired or is no longer valid ({}); {}",
+                        p.message,
+                        self.ran_for()
+                    )
+                } else {
+                    format!("{}; {}", p.message, self.ran_for())
+                };
+                return Err(Error::Auth(Problem { message, ..p }));
+            }
+            Err(error @ (Error::Usage(_) | Error::Auth(_))) => return Err(error),
+            Err(error) if waiting => return Ok(self.unavailable(&error)),
+            Err(error) => return Err(error),
+        };
+        match parse_job(&value, self.client.url()) {
+            Ok(job) => Ok(self.judge(job, value)),
+            Err(error) if waiting => Ok(self.unavailable(&error)),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn decide(&self, snapshot: &Snapshot) -> Decision {
+        let state = snapshot.platform_state.as_deref().unwrap_or("no state");
+        match snapshot.phase {
+            Phase::Idle | Phase::RolledBack => Decision::RollBack,
+            Phase::RollingBack => Decision::Attach,
+            Phase::Upgrading => Decision::Nothing(format!(
+                "an upgrade job is running ({state}); a patch can be rolled back once it has ended"
+            )),
+            Phase::Failed | Phase::Unknown => Decision::Refuse(Error::Unexpected(
+                snapshot.failure.clone().unwrap_or_else(|| {
+                    Problem::new(format!(
+                        "unrecognised job state {state}; no rollback was sent"
+                    ))
+                }),
+            )),
+        }
+    }
+
+    async fn prepare(&self, _snapshot: &Snapshot) -> Result<(), Error> {
+        let (options, _) = self.options().await?;
+        let choice = self.to.clone().unwrap_or(Choice::Previous);
+        let chosen = choose(&options, &choice, self.client.url())?;
+        if !chosen.id.starts_with("pat_") {
+            tracing::warn!("{} does not look like a patch id (pat_…)", chosen.id);
+        }
+        self.tracking.borrow_mut().chosen = Some(chosen);
+        Ok(())
+    }
+
+    fn describe(&self, snapshot: &Snapshot) -> String {
+        let t = self.tracking.borrow();
+        let target = t.chosen.as_ref().map(|c| c.line()).unwrap_or_default();
+        format!(
+            "Roll back {} to {target} ({})? The organization is read-only while the rollback runs, and patches installed after it are removed with it.",
+            self.client.url(),
+            snapshot.progress
+        )
+    }
+
+    fn rollback_request(&self) -> Request {
+        let id = self
+            .tracking
+            .borrow()
+            .chosen
+            .as_ref()
+            .map(|c| c.id.clone())
+            .unwrap_or_default();
+        self.client.request(
+            "/admin/system/upgrades/rollback",
+            vec![
+                (
+                    "versionManifest",
+                    Field::Plain(serde_json::json!({ "id": id }).to_string()),
+                ),
+                ("rollbackSettings", Field::Plain("{}".into())),
+            ],
+        )
+    }
+
+    fn rejection(&self, response: &Response) -> Error {
+        match envelope(response) {
+            Err(error) => error,
+            Ok(_) => Error::from_http_status(
+                response.status,
+                Problem::new(format!(
+                    "{} answered HTTP {}",
+                    response.url.path(),
+                    response.status
+                )),
+            ),
+        }
+    }
+
+    fn accepted(&self, response: &Response) -> Result<Option<String>, Error> {
+        match envelope(response) {
+            // A JSON error in a success status: the rollback was refused.
+            Err(error @ (Error::Platform(_) | Error::Auth(_))) => return Err(error),
+            Err(error) => tracing::debug!(
+                "the rollback answer is not plain JSON ({error}); taken as accepted"
+            ),
+            Ok(_) => {}
+        }
+        let mut t = self.tracking.borrow_mut();
+        t.accepted_at = Some(Instant::now());
+        t.unseen_rounds = 0;
+        Ok(None)
+    }
+
+    async fn settled_version(&self) -> Option<String> {
+        self.tracking
+            .borrow()
+            .chosen
+            .as_ref()
+            .and_then(RollbackOption::version_build)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn option(id: &str, build: Option<&str>) -> RollbackOption {
+        RollbackOption {
+            id: id.into(),
+            name: None,
+            version: Some("10.9.0".into()),
+            build: build.map(str::to_string),
+            update_type: Some("patch".into()),
+        }
+    }
+
+    #[test]
+    fn previous_is_the_newest_build() {
+        let options = [
+            option("pat_1_503", Some("503")),
+            option("pat_2_505", Some("505")),
+        ];
+        assert_eq!(
+            choose(&options, &Choice::Previous, "u").unwrap().id,
+            "pat_2_505"
+        );
+        let tie = [option("a", Some("5")), option("b", Some("5"))];
+        assert_eq!(
+            choose(&tie, &Choice::Previous, "u")
+                .unwrap_err()
+                .exit_code(),
+            3
+        );
+        let missing = [option("a", Some("5")), option("b", None)];
+        assert_eq!(
+            choose(&missing, &Choice::Previous, "u")
+                .unwrap_err()
+                .exit_code(),
+            3
+        );
+    }
+
+    #[test]
+    fn ids_must_be_options_and_releases_are_refused() {
+        let options = [option("pat_1_503", Some("503"))];
+        assert_eq!(
+            choose(&options, &Choice::Id("pat_9".into()), "u")
+                .unwrap_err()
+                .exit_code(),
+            3
+        );
+        assert_eq!(
+            choose(&options, &Choice::Id("rel_1_500".into()), "u")
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert_eq!(
+            choose(&[], &Choice::Previous, "u").unwrap_err().exit_code(),
+            3
+        );
+    }
+
+    #[test]
+    fn version_build() {
+        assert_eq!(
+            option("a", Some("505")).version_build().as_deref(),
+            Some("10.9.0.505")
+        );
+        let mut already = option("a", Some("505"));
+        already.version = Some("10.9.0.505".into());
+        assert_eq!(already.version_build().as_deref(), Some("10.9.0.505"));
+    }
+
+    #[test]
+    fn choice_parsing() {
+        assert_eq!(Choice::parse("previous"), Ok(Choice::Previous));
+        assert_eq!(Choice::parse("pat_1"), Ok(Choice::Id("pat_1".into())));
+        assert!(Choice::parse("").is_err());
+        assert!(Choice::parse("a\nb").is_err());
+    }
+}

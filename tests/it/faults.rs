@@ -1,0 +1,201 @@
+//! Transport faults through the shared HTTP layer: resets, stalls, cut-off bodies, oversize
+//! answers, redirect loops. The rollback request is never sent twice after an ambiguous failure.
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::*;
+use crate::raw::{self, Action, RawServer};
+
+fn app(state: &str) -> serde_json::Value {
+    json!({"Name": "fabric:/myapp/app1", "TargetApplicationTypeVersion": "2.0.0", "UpgradeState": state})
+}
+
+const PROGRESS: &str = "/Applications/myapp~app1/$/GetUpgradeProgress";
+const ROLLBACK: &str = "/Applications/myapp~app1/$/RollbackUpgrade";
+
+fn sf(uri: &str, rest: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = [
+        "sf",
+        "--endpoint",
+        uri,
+        "--poll-interval",
+        "20ms",
+        "app",
+        "start",
+        "myapp~app1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    all.extend(rest.iter().map(|s| s.to_string()));
+    all
+}
+
+async fn run_owned(argv: Vec<String>) -> Run {
+    let mut cmd = rollback();
+    cmd.args(argv);
+    run(cmd).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_after_the_post_rereads_instead_of_resending() {
+    let server = RawServer::routes(vec![
+        (
+            PROGRESS,
+            vec![
+                raw::json(200, app("RollingForwardInProgress")),
+                raw::json(200, app("RollingBackInProgress")),
+                raw::json(200, app("RollingBackCompleted")),
+            ],
+        ),
+        (ROLLBACK, vec![Action::Reset]),
+        (
+            "/Applications/myapp~app1?",
+            vec![raw::json(200, json!({"TypeVersion": "1.0.0"}))],
+        ),
+    ])
+    .await;
+    let run = run_owned(sf(&server.uri, &["--json"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let seen = server.seen();
+    assert_eq!(
+        seen.iter().filter(|s| s.line.starts_with("POST")).count(),
+        1,
+        "sent once"
+    );
+    assert!(
+        seen[2].line.starts_with(&format!("GET {PROGRESS}")),
+        "re-read after the reset: {seen:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("reading the state again instead of sending the request twice"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["outcome"], "rolled_back");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_after_the_post_without_a_rollback_exits_6_after_one_post() {
+    let server = RawServer::routes(vec![
+        (
+            PROGRESS,
+            vec![raw::json(200, app("RollingForwardInProgress"))],
+        ),
+        (ROLLBACK, vec![Action::Reset]),
+    ])
+    .await;
+    let run = run_owned(sf(&server.uri, &["--json"])).await;
+    assert_eq!(run.code, 6, "{run:?}");
+    assert_eq!(
+        server
+            .seen()
+            .iter()
+            .filter(|s| s.line.starts_with("POST"))
+            .count(),
+        1
+    );
+    let message = run.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("the connection to 127.0.0.1:"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_post_that_outlives_the_timeout_says_it_may_have_arrived() {
+    let server = RawServer::routes(vec![
+        (
+            PROGRESS,
+            vec![raw::json(200, app("RollingForwardInProgress"))],
+        ),
+        (
+            ROLLBACK,
+            vec![Action::Stall(std::time::Duration::from_secs(30))],
+        ),
+    ])
+    .await;
+    let run = run_owned(sf(&server.uri, &["--timeout", "1s", "--json"])).await;
+    assert_eq!(run.code, 5, "{run:?}");
+    assert_eq!(
+        run.json()["error"]["message"],
+        "timed out after 1s; the rollback request may have reached the cluster: check with `status` before trying again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_read_is_bounded_by_the_timeout() {
+    let server = RawServer::start(vec![Action::Stall(std::time::Duration::from_secs(30))]).await;
+    let run = run_owned(sf(&server.uri, &["--timeout", "1s", "--json"])).await;
+    assert_eq!(run.code, 5, "{run:?}");
+    assert_eq!(
+        run.json()["error"]["message"],
+        "timed out after 1s; no rollback was sent"
+    );
+    assert!(server.seen().iter().all(|s| s.line.starts_with("GET")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_cut_short_is_retried_then_exits_6() {
+    let server = RawServer::start(vec![Action::Truncate(
+        500,
+        "{\"UpgradeState\":\"Roll".into(),
+    )])
+    .await;
+    let run = run_owned(sf(&server.uri, &["--json"])).await;
+    assert_eq!(run.code, 6, "{run:?}");
+    assert_eq!(server.seen().len(), 4, "1 read + 3 retries");
+    assert!(
+        run.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the connection to 127.0.0.1:")
+    );
+    let first = &server.seen()[0];
+    assert_eq!(first.header("accept"), Some("application/json"));
+    assert_eq!(first.body, "");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversize_answer_is_refused_without_reading_it_all() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(PROGRESS))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(vec![b' '; 9 * 1024 * 1024], "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let run = run_owned(sf(&server.uri(), &["--json"])).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        normalize(
+            run.json()["error"]["message"].as_str().unwrap(),
+            &server.uri()
+        ),
+        "the answer from SERVER/Applications/myapp~app1/$/GetUpgradeProgress?api-version=6.0 is larger than 8 MiB; stopped reading it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_redirect_loop_stops() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(PROGRESS))
+        .respond_with(ResponseTemplate::new(307).insert_header("Location", PROGRESS))
+        .mount(&server)
+        .await;
+    let run = run_owned(sf(&server.uri(), &["--json"])).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("more than 5 redirects, starting at")
+    );
+    assert_eq!(requests(&server).await.len(), 6);
+}
