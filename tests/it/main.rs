@@ -5,6 +5,7 @@ mod cloudsvc;
 mod common;
 mod config;
 mod faults;
+mod prism;
 mod raw;
 mod sf;
 mod tls;
