@@ -9,6 +9,8 @@ mod output;
 mod platform;
 mod report;
 mod settings;
+#[cfg(test)]
+mod testing;
 mod wait;
 
 use std::process::ExitCode;

@@ -781,6 +781,84 @@ mod tests {
         }
     }
 
+    use crate::http::{ClientOptions, TlsOptions, TokenPlacement};
+    use crate::testing::{arb_json, arb_object_with, response};
+    use proptest::prelude::*;
+
+    fn target() -> ArcgisTarget {
+        let url = Url::parse("https://gis.invalid/arcgis").unwrap();
+        let http = HttpClient::new(ClientOptions {
+            base: url.clone(),
+            tls: TlsOptions::default(),
+            token: None,
+            token_placement: TokenPlacement::AUTHORIZATION,
+            request_timeout: Duration::from_secs(1),
+        })
+        .unwrap();
+        ArcgisTarget::new(
+            ArcgisClient::new(http, &url, None, Duration::from_secs(60)),
+            None,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_answers_never_panic(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = envelope(&response(status, &body));
+        }
+
+        #[test]
+        fn arbitrary_json_never_panics(doc in arb_json(), status in arb_object_with(&["state", "code", "messages"])) {
+            let _ = envelope(&response(200, doc.to_string().as_bytes()));
+            let _ = parse_options(&doc);
+            let job = serde_json::json!({ "status": status });
+            let t = target();
+            if let Ok(parsed) = parse_job(&job, "u") {
+                let _ = t.judge(parsed, job.clone());
+            }
+            let _ = parse_job(&doc, "u");
+        }
+
+        #[test]
+        fn unknown_states_are_unknown_with_the_raw_state(state in "[a-z_]{1,16}", extra in arb_json()) {
+            prop_assume!(!["no_upgrade", "in_progress", "success"].contains(&state.as_str()));
+            let job = serde_json::json!({"status": {"state": state, "code": 9, "messages": [], "x": extra}, "more": 1});
+            let snapshot = target().judge(parse_job(&job, "u").unwrap(), job.clone());
+            prop_assert_eq!(snapshot.phase, Phase::Unknown);
+            prop_assert_eq!(snapshot.platform_state.as_deref(), Some(state.as_str()));
+            prop_assert_eq!(snapshot.detail, job);
+        }
+    }
+
+    #[test]
+    fn envelopes_are_errors_even_with_200() {
+        let e = envelope(&response(
+            200,
+            br#"{"error":{"code":498,"message":"Invalid token.","details":[]}}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        let e = envelope(&response(
+            200,
+            br#"{"status":"error","messages":["Token Expired."],"code":498}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        let e = envelope(&response(200, br#"{"status":"error","messages":["nope"]}"#)).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        let e = envelope(&response(
+            200,
+            br#"{"error":{"code":404,"message":"Not found"}}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert!(envelope(&response(200, br#"{"status":"success"}"#)).is_ok());
+        assert_eq!(
+            envelope(&response(502, b"<html>")).unwrap_err().exit_code(),
+            6
+        );
+    }
+
     #[test]
     fn previous_is_the_newest_build() {
         let options = [

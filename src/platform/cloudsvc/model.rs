@@ -136,6 +136,49 @@ pub fn same_operation(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+    use quick_xml::escape::escape;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse::<Deployment>(&body);
+            let _ = parse::<Operation>(&body);
+            let _ = parse::<ErrorBody>(&body);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(body in ".{0,300}") {
+            let _ = parse::<Deployment>(body.as_bytes());
+            let _ = parse::<Operation>(format!("<Operation>{body}</Operation>").as_bytes());
+        }
+
+        #[test]
+        fn unknown_values_and_elements_are_kept_or_ignored(
+            status in "[ -~]{0,20}",
+            kind in "[ -~]{0,20}",
+            domain in "[ -~]{0,5}",
+            extra in prop::collection::vec(("[A-Z][a-zA-Z]{0,8}", "[ -~]{0,20}"), 0..4),
+        ) {
+            let extra: String = extra
+                .iter()
+                .map(|(name, text)| format!("<X{name}>{}</X{name}>", escape(text.as_str())))
+                .collect();
+            let xml = format!(
+                "<Deployment xmlns=\"{NAMESPACE}\">{extra}<Status>{}</Status><UpgradeStatus><UpgradeType>{}</UpgradeType><CurrentUpgradeDomain>{}</CurrentUpgradeDomain>{extra}</UpgradeStatus><RollbackAllowed>true</RollbackAllowed></Deployment>",
+                escape(status.as_str()),
+                escape(kind.as_str()),
+                escape(domain.as_str()),
+            );
+            let d: Deployment = parse(xml.as_bytes()).unwrap();
+            let seen_status = d.status.clone().unwrap_or_default();
+            let seen_kind = d.upgrade_status.as_ref().and_then(|u| u.upgrade_type.clone()).unwrap_or_default();
+            prop_assert_eq!(seen_status.trim(), status.trim());
+            prop_assert_eq!(seen_kind.trim(), kind.trim());
+            prop_assert!(flag(&d.rollback_allowed));
+        }
+    }
+
     #[test]
     fn request_bodies_are_exact() {
         assert_eq!(

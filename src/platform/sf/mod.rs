@@ -155,34 +155,7 @@ impl Rollback for SfTarget {
         let request = self
             .client
             .request(Method::GET, &path, &self.client.api_version, "");
-        let response = self.client.http.read(&request).await?;
-        if !response.is_success() {
-            return Err(fabric_error(&response));
-        }
-        let detail = parse_json(&response)?;
-        let progress: UpgradeProgress = serde_json::from_value(detail.clone()).map_err(|e| {
-            Error::unexpected(format!(
-                "{} answered a document the tool cannot read ({e}): {}",
-                response.url,
-                excerpt(&response.body, 200)
-            ))
-        })?;
-        let state = progress.upgrade_state.clone().filter(|s| !s.is_empty());
-        let phase = state.as_deref().map_or(Phase::Unknown, model::phase);
-        let failure = (phase == Phase::Failed)
-            .then(|| Problem::new(format!("the upgrade failed: {}", progress.failure_text())));
-        Ok(Snapshot {
-            phase,
-            platform_state: state,
-            from_version: progress.abandoned_version(),
-            progress: progress.progress_line(),
-            failure,
-            detail,
-            retry_after: response.retry_after(),
-            moving: phase.is_active(),
-            next_step: None,
-            events: Vec::new(),
-        })
+        snapshot(&self.client.http.read(&request).await?)
     }
 
     fn describe(&self, snapshot: &Snapshot) -> String {
@@ -239,6 +212,37 @@ impl Rollback for SfTarget {
             }
         }
     }
+}
+
+/// The snapshot an upgrade-progress answer stands for.
+fn snapshot(response: &Response) -> Result<Snapshot, Error> {
+    if !response.is_success() {
+        return Err(fabric_error(response));
+    }
+    let detail = parse_json(response)?;
+    let progress: UpgradeProgress = serde_json::from_value(detail.clone()).map_err(|e| {
+        Error::unexpected(format!(
+            "{} answered a document the tool cannot read ({e}): {}",
+            response.url,
+            excerpt(&response.body, 200)
+        ))
+    })?;
+    let state = progress.upgrade_state.clone().filter(|s| !s.is_empty());
+    let phase = state.as_deref().map_or(Phase::Unknown, model::phase);
+    let failure = (phase == Phase::Failed)
+        .then(|| Problem::new(format!("the upgrade failed: {}", progress.failure_text())));
+    Ok(Snapshot {
+        phase,
+        platform_state: state,
+        from_version: progress.abandoned_version(),
+        progress: progress.progress_line(),
+        failure,
+        detail,
+        retry_after: response.retry_after(),
+        moving: phase.is_active(),
+        next_step: None,
+        events: Vec::new(),
+    })
 }
 
 fn parse_json(response: &Response) -> Result<serde_json::Value, Error> {
@@ -341,6 +345,48 @@ mod tests {
             "a\nb",
         ] {
             assert!(AppId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    use crate::testing::{arb_json, arb_object_with, response};
+    use proptest::prelude::*;
+
+    const FIELDS: &[&str] = &[
+        "UpgradeState",
+        "UpgradeDomains",
+        "UpgradeUnits",
+        "CurrentUpgradeDomainProgress",
+        "NextUpgradeDomain",
+        "FailureReason",
+        "UnhealthyEvaluations",
+        "UpgradeDescription",
+        "TargetApplicationTypeVersion",
+        "UpgradeStatusDetails",
+    ];
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..512)) {
+            let r = response(status, &body);
+            let _ = snapshot(&r);
+            let _ = fabric_error(&r);
+        }
+
+        #[test]
+        fn any_json_shape_is_an_answer_or_an_error(doc in arb_object_with(FIELDS)) {
+            let r = response(200, doc.to_string().as_bytes());
+            if let Ok(s) = snapshot(&r) {
+                prop_assert_eq!(s.detail, doc);
+            }
+        }
+
+        #[test]
+        fn unknown_states_and_extra_fields_keep_the_raw_state(state in "[A-Za-z]{1,24}", extra in prop::collection::btree_map("[A-Za-z]{1,10}", arb_json(), 0..4)) {
+            let mut doc: serde_json::Map<String, serde_json::Value> = extra.into_iter().collect();
+            doc.insert("UpgradeState".into(), state.clone().into());
+            let s = snapshot(&response(200, serde_json::Value::Object(doc).to_string().as_bytes())).unwrap();
+            prop_assert_eq!(s.phase, model::phase(&state));
+            prop_assert_eq!(s.platform_state.as_deref(), Some(state.as_str()));
         }
     }
 
