@@ -31,6 +31,9 @@ struct ConfigFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    /// What the user should hear about the profile (secret files others can read).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
     timeout: Option<String>,
     poll_interval: Option<String>,
     sf: Option<SfProfile>,
@@ -201,16 +204,56 @@ pub fn load_profile(args: &GlobalArgs) -> Result<Profile, Error> {
         }
     };
     let mut file = parse_config(&text, &path)?;
-    match &args.profile {
+    let mut profile = match &args.profile {
         Some(name) => file.profiles.remove(name).ok_or_else(|| {
             let known: Vec<&String> = file.profiles.keys().collect();
             Error::Usage(format!(
                 "config file {} has no profile {name:?} (profiles: {known:?})",
                 path.display()
             ))
-        }),
-        None => Ok(file.profiles.remove("default").unwrap_or_default()),
-    }
+        })?,
+        None => file.profiles.remove("default").unwrap_or_default(),
+    };
+    profile.warnings = exposed_secret_files(&profile);
+    Ok(profile)
+}
+
+/// The secret files a profile names that group or others may read.
+fn exposed_secret_files(profile: &Profile) -> Vec<String> {
+    let files = [
+        profile.sf.as_ref().and_then(|p| p.token_file.as_ref()),
+        profile
+            .cloudsvc
+            .as_ref()
+            .and_then(|p| p.token_file.as_ref()),
+        profile.arcgis.as_ref().and_then(|p| p.token_file.as_ref()),
+        profile
+            .arcgis
+            .as_ref()
+            .and_then(|p| p.password_file.as_ref()),
+    ];
+    files
+        .into_iter()
+        .flatten()
+        .filter(|path| readable_by_others(path))
+        .map(|path| {
+            format!(
+                "{} holds a secret and is readable by group or others: chmod 600 it",
+                path.display()
+            )
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_: &Path) -> bool {
+    false
 }
 
 fn parse_config(text: &str, path: &Path) -> Result<ConfigFile, Error> {

@@ -101,6 +101,9 @@ fn reads_stdin(command: &Command) -> bool {
 
 async fn execute(cli: &Cli, printer: &Printer, report: &mut Report) -> Result<(), Error> {
     let profile = settings::load_profile(&cli.global)?;
+    for warning in &profile.warnings {
+        printer.warn(warning);
+    }
     let global = settings::global(&cli.global, &profile, reads_stdin(&cli.command))?;
     let ctx = Ctx {
         global: &global,

@@ -199,3 +199,125 @@ async fn an_endless_redirect_loop_stops() {
     );
     assert_eq!(requests(&server).await.len(), 6);
 }
+
+async fn read_answered(responses: Vec<ResponseTemplate>) -> (MockServer, Run, std::time::Duration) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(PROGRESS))
+        .respond_with(Seq::new(responses))
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    let mut argv = sf(&server.uri(), &["--json"]);
+    argv[6] = "status".into();
+    let run = run_owned(argv).await;
+    (server, run, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn error_statuses_on_reads_are_retried_then_exit_6() {
+    for status in [500u16, 502, 503, 504] {
+        let (server, run, _) = read_answered(vec![
+            ResponseTemplate::new(status).set_body_raw("<html>proxy error</html>", "text/html"),
+        ])
+        .await;
+        assert_eq!(run.code, 6, "{status}: {run:?}");
+        assert_eq!(
+            requests(&server).await.len(),
+            4,
+            "{status}: 1 read + 3 retries"
+        );
+        let error = &run.json()["error"];
+        assert_eq!(error["http_status"], status);
+        assert_eq!(
+            error["message"],
+            format!(
+                "GET /Applications/myapp~app1/$/GetUpgradeProgress answered HTTP {status}: <html>proxy error</html>"
+            )
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_in_seconds_and_as_a_date_is_honoured() {
+    let date =
+        httpdate::fmt_http_date(std::time::SystemTime::now() + std::time::Duration::from_secs(2));
+    for (status, retry_after) in [(429u16, "1".to_string()), (503, date)] {
+        let (server, run, elapsed) = read_answered(vec![
+            ResponseTemplate::new(status).insert_header("Retry-After", retry_after.as_str()),
+            ResponseTemplate::new(200).set_body_json(app("RollingForwardInProgress")),
+        ])
+        .await;
+        assert_eq!(run.code, 0, "{status}: {run:?}");
+        assert!(
+            elapsed >= std::time::Duration::from_millis(900),
+            "{status} {retry_after}: waited {elapsed:?}"
+        );
+        assert_eq!(requests(&server).await.len(), 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_content_type_is_not_trusted_the_body_is_read() {
+    let (_, run, _) =
+        read_answered(vec![ResponseTemplate::new(200).set_body_raw(
+            app("RollingForwardInProgress").to_string(),
+            "text/plain",
+        )])
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["phase"], "upgrading");
+    let (_, run, _) = read_answered(vec![
+        ResponseTemplate::new(200).set_body_raw("<Deployment/>", "application/json"),
+    ])
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("): <Deployment/>")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_platform_reports_an_unreachable_endpoint_with_6() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let uri = format!("http://127.0.0.1:{port}");
+    let commands: Vec<(Vec<&str>, Env)> = vec![
+        (vec!["sf", "--endpoint", &uri, "cluster", "status"], vec![]),
+        (
+            vec![
+                "cloudsvc",
+                "--endpoint",
+                &uri,
+                "--subscription",
+                "0123abcd-0000-4000-8000-0123456789ab",
+                "--service",
+                "s",
+                "--slot",
+                "staging",
+                "status",
+            ],
+            vec![("ROLLBACK_CLOUDSVC_TOKEN", "t")],
+        ),
+        (
+            vec!["arcgis", "--url", &uri, "status"],
+            vec![("ROLLBACK_ARCGIS_TOKEN", "t")],
+        ),
+    ];
+    for (argv, env) in commands {
+        let run = run_args(&argv, &env).await;
+        assert_eq!(run.code, 6, "{argv:?}: {run:?}");
+        assert_eq!(
+            run.stderr,
+            format!(
+                "error: cannot connect to 127.0.0.1:{port}: Connection refused (os error 111)\n"
+            )
+        );
+    }
+}

@@ -40,11 +40,22 @@ impl Pki {
     }
 
     pub fn leaf(&self, names: &[&str], cn: &str) -> Leaf {
+        self.leaf_with(names, cn, |_| {})
+    }
+
+    /// A leaf certificate whose parameters `adjust` may change (validity, say).
+    pub fn leaf_with(
+        &self,
+        names: &[&str],
+        cn: &str,
+        adjust: impl FnOnce(&mut CertificateParams),
+    ) -> Leaf {
         let key = KeyPair::generate().unwrap();
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .unwrap();
         params.distinguished_name.push(DnType::CommonName, cn);
+        adjust(&mut params);
         let cert = params.signed_by(&key, &self.ca).unwrap();
         Leaf { cert, key }
     }
@@ -79,8 +90,18 @@ pub fn pfx(leaf: &Leaf, password: &str, algorithm: p12_keystore::EncryptionAlgor
 /// An HTTPS server for `localhost` that demands a client certificate from `client_ca` and
 /// passes the decrypted bytes to `upstream`.
 pub async fn tls_front(server: &Pki, client_ca: &Pki, upstream: SocketAddr) -> u16 {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let leaf = server.leaf(&["localhost", "127.0.0.1"], "localhost");
+    tls_front_with(server, leaf, client_ca, upstream).await
+}
+
+/// The same front with a server certificate of the test's choosing.
+pub async fn tls_front_with(
+    server: &Pki,
+    leaf: Leaf,
+    client_ca: &Pki,
+    upstream: SocketAddr,
+) -> u16 {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(client_ca.ca_cert.der().clone()).unwrap();
     let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
@@ -316,6 +337,55 @@ async fn untrusted_server_exits_6_unless_insecure() {
         "{}",
         run.stderr
     );
+}
+
+/// A server certificate for another name, or an expired one: exit 6 naming the cause.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostname_mismatch_and_expired_server_certificates_exit_6() {
+    let server_pki = Pki::new("server CA");
+    let client_pki = Pki::new("client CA");
+    let mock = MockServer::start().await;
+    let client = client_pki.leaf(&[], "admin");
+    let both = client_pki.write(
+        "both.pem",
+        format!("{}{}", client.cert.pem(), client.key.serialize_pem()).as_bytes(),
+    );
+    let ca = server_pki.ca_pem();
+    let other = server_pki.leaf(&["other.invalid"], "other.invalid");
+    let expired = server_pki.leaf_with(&["localhost"], "localhost", |p| {
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    });
+    for (leaf, cause) in [(other, "NotValidForName"), (expired, "Expired")] {
+        let port = tls_front_with(&server_pki, leaf, &client_pki, *mock.address()).await;
+        let endpoint = format!("https://localhost:{port}");
+        let run = run_args(
+            &[
+                "sf",
+                "--endpoint",
+                &endpoint,
+                "--cert",
+                p(&both),
+                "--ca",
+                p(&ca),
+                "cluster",
+                "status",
+                "--json",
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(run.code, 6, "{cause}: {run:?}");
+        let message = run.json()["error"]["message"].as_str().unwrap().to_string();
+        assert!(
+            message.starts_with(&format!(
+                "TLS: the server certificate of localhost:{port} is not trusted"
+            )),
+            "{message}"
+        );
+        assert!(message.contains(cause), "{message}");
+    }
+    assert!(requests(&mock).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
