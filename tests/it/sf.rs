@@ -1306,3 +1306,57 @@ async fn ctrl_c_during_the_wait_exits_130_and_the_rollback_continues() {
     );
     assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_with_jsonl_leaves_only_whole_lines() {
+    let server = MockServer::start().await;
+    mount_get(
+        &server,
+        PROGRESS,
+        Seq::json(vec![
+            cluster("RollingBackInProgress", 0),
+            cluster("RollingBackInProgress", 1),
+        ]),
+    )
+    .await;
+    let mut cmd = rollback();
+    cmd.args(args(
+        &server.uri(),
+        &["cluster", "status", "--watch", "-o", "jsonl"],
+    ));
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    for _ in 0..200 {
+        if requests(&server).await.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.ends_with('\n'), "{stdout:?}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a whole JSON line"))
+        .collect();
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "result");
+    assert_eq!(last["outcome"], "in_progress");
+    assert_eq!(
+        last["error"]["message"],
+        "interrupted; the rollback continues on the cluster"
+    );
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|l| l["type"] == "progress")
+    );
+}
