@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::cli::{ArcgisAction, ArcgisArgs};
 use crate::error::{Error, Problem};
-use crate::http::{ClientOptions, HttpClient, TokenPlacement};
+use crate::http::{ClientOptions, TokenPlacement};
 use crate::platform::arcgis::{ArcgisClient, ArcgisTarget, Choice, Login, RollbackOption};
 use crate::platform::{Phase, Rollback};
 use crate::report::{Outcome, Report};
@@ -31,17 +31,16 @@ pub async fn run(
     };
     let settings = settings::arcgis(&args.connection, profile)?;
     report.target = settings.url.as_str().trim_end_matches('/').to_string();
-    if settings.tls.insecure {
-        ctx.printer
-            .warn("--insecure: the deployment's TLS certificate is not verified");
-    }
-    let http = HttpClient::new(ClientOptions {
-        base: settings.url.clone(),
-        tls: settings.tls,
-        token: settings.token,
-        token_placement: TOKEN,
-        request_timeout: Duration::from_secs(120),
-    })?;
+    let http = super::http_client(
+        ctx,
+        ClientOptions {
+            base: settings.url.clone(),
+            tls: settings.tls,
+            token: settings.token,
+            token_placement: TOKEN,
+            request_timeout: Duration::from_secs(120),
+        },
+    )?;
     let login = settings
         .login
         .map(|(username, password)| Login { username, password });

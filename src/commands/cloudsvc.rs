@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::cli::{CloudsvcAction, CloudsvcArgs};
 use crate::error::{Error, Problem};
-use crate::http::{ClientOptions, HttpClient, TokenPlacement};
+use crate::http::{ClientOptions, TokenPlacement};
 use crate::platform::Rollback;
 use crate::platform::cloudsvc::{CloudsvcClient, CloudsvcTarget, TOKEN_HOSTS};
 use crate::report::Report;
@@ -23,20 +23,19 @@ pub async fn run(
         _ => (None, false),
     };
     let settings = settings::cloudsvc(&args.connection, mode, profile)?;
-    if settings.tls.insecure {
-        ctx.printer
-            .warn("--insecure: the management endpoint's TLS certificate is not verified");
-    }
-    let http = HttpClient::new(ClientOptions {
-        base: settings.base.clone(),
-        tls: settings.tls,
-        token: settings.token,
-        token_placement: TokenPlacement {
-            trusted_hosts: TOKEN_HOSTS,
-            ..TokenPlacement::AUTHORIZATION
+    let http = super::http_client(
+        ctx,
+        ClientOptions {
+            base: settings.base.clone(),
+            tls: settings.tls,
+            token: settings.token,
+            token_placement: TokenPlacement {
+                trusted_hosts: TOKEN_HOSTS,
+                ..TokenPlacement::AUTHORIZATION
+            },
+            request_timeout: Duration::from_secs(90),
         },
-        request_timeout: Duration::from_secs(90),
-    })?;
+    )?;
     let mut target = CloudsvcTarget::new(
         CloudsvcClient {
             http,

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::cli::{AppAction, ArcgisAction, Cli, CloudsvcAction, ClusterAction, Command, SfScope};
 use crate::error::{Error, Problem};
+use crate::http::{ClientOptions, HttpClient};
 use crate::output::Printer;
 use crate::report::{Phase, Report, Sent};
 use crate::settings::{self, Global};
@@ -19,6 +20,15 @@ use crate::wait::{self, Stop};
 pub struct Ctx<'a> {
     pub global: &'a Global,
     pub printer: &'a Printer,
+}
+
+/// The platform's HTTP client; `--insecure` is said out loud.
+fn http_client(ctx: &Ctx<'_>, options: ClientOptions) -> Result<HttpClient, Error> {
+    if options.tls.insecure {
+        ctx.printer
+            .warn("--insecure: the server's TLS certificate is not verified");
+    }
+    HttpClient::new(options)
 }
 
 /// Runs the command and returns the process exit code.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::cli::{AppAction, ClusterAction, SfArgs, SfScope};
 use crate::error::Error;
-use crate::http::{ClientOptions, HttpClient, TokenPlacement};
+use crate::http::{ClientOptions, TokenPlacement};
 use crate::platform::sf::{AppId, Scope, SfClient, SfTarget};
 use crate::report::Report;
 use crate::settings::{self, Profile};
@@ -42,21 +42,20 @@ pub async fn run(
     if matches!(scope, Scope::Cluster) {
         report.target = settings.endpoint.as_str().trim_end_matches('/').to_string();
     }
-    if settings.tls.insecure {
-        ctx.printer
-            .warn("--insecure: the cluster's TLS certificate is not verified");
-    }
     // The server may work for `timeout` seconds before it answers; wait a little longer.
     let server_timeout = settings
         .server_timeout
         .map_or(SERVER_DEFAULT_TIMEOUT, u64::from);
-    let http = HttpClient::new(ClientOptions {
-        base: settings.endpoint.clone(),
-        tls: settings.tls,
-        token: settings.token,
-        token_placement: TokenPlacement::AUTHORIZATION,
-        request_timeout: Duration::from_secs(server_timeout + 30),
-    })?;
+    let http = super::http_client(
+        ctx,
+        ClientOptions {
+            base: settings.endpoint.clone(),
+            tls: settings.tls,
+            token: settings.token,
+            token_placement: TokenPlacement::AUTHORIZATION,
+            request_timeout: Duration::from_secs(server_timeout + 30),
+        },
+    )?;
     let target = SfTarget {
         client: SfClient {
             http,

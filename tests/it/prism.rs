@@ -301,7 +301,7 @@ async fn every_sf_command_conforms_to_the_spec_through_a_validating_proxy() {
             scenario.name
         );
     }
-    let violations = flagged(&proxy.log());
+    let violations = flagged(&flushed_log(&proxy).await);
     assert!(
         violations.is_empty(),
         "spec violations:\n{}",
@@ -323,13 +323,45 @@ async fn every_sf_command_conforms_to_the_spec_through_a_validating_proxy() {
     )
     .await;
     assert_eq!(run.code, 1, "prism refuses the request with 422: {run:?}");
-    assert!(
-        flagged(&proxy.log())
-            .iter()
-            .any(|l| l.contains("UNPROCESSABLE_ENTITY")),
-        "{}",
-        proxy.log()
-    );
+    // Prism writes its log line after it answers: give it a moment.
+    let started = Instant::now();
+    while !flagged(&proxy.log())
+        .iter()
+        .any(|l| l.contains("UNPROCESSABLE_ENTITY"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the bad request was not flagged:\n{}",
+            proxy.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Prism's log once every earlier request is in it: Prism logs in order, so a request for a
+/// path the spec does not have, once logged, means everything before it is too.
+async fn flushed_log(proxy: &Prism) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = proxy.uri.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"GET /log-barrier HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let started = Instant::now();
+    loop {
+        let log = proxy.log();
+        if let Some(end) = log.find("/log-barrier") {
+            return log[..end].to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "prism never logged the barrier:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Prism's log lines that report a request (422) or an answer (500) against the spec.

@@ -333,7 +333,7 @@ async fn untrusted_server_exits_6_unless_insecure() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stderr
-            .contains("warning: --insecure: the cluster's TLS certificate is not verified"),
+            .contains("warning: --insecure: the server's TLS certificate is not verified"),
         "{}",
         run.stderr
     );
