@@ -117,13 +117,34 @@ impl Printer {
         }
     }
 
-    /// Asks a yes/no question on the terminal; anything but yes is no.
-    pub fn confirm(&self, question: &str) -> Result<bool, Error> {
+    /// Asks a yes/no question on the terminal, after its lines of context (all but the last);
+    /// anything but yes is no.
+    pub fn confirm(&self, text: &str) -> Result<bool, Error> {
+        // The live line would redraw over the question: clear it; the next progress starts anew.
+        if let Some(bar) = self.bar.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
+        *self.last.borrow_mut() = None;
+        let (context, question) = text.rsplit_once('\n').unwrap_or(("", text));
+        if !context.is_empty() {
+            eprintln!("{context}");
+        }
         dialoguer::Confirm::new()
             .with_prompt(question)
             .default(false)
             .interact_on(&dialoguer::console::Term::stderr())
-            .map_err(|e| Error::Usage(format!("cannot ask for confirmation: {e}")))
+            .map_err(|e| {
+                // The prompt line was left open.
+                eprintln!();
+                let dialoguer::Error::IO(io) = &e;
+                if io.kind() == std::io::ErrorKind::Interrupted {
+                    Error::Interrupted(crate::error::Problem::new(
+                        "interrupted at the prompt; nothing was sent",
+                    ))
+                } else {
+                    Error::Usage(format!("cannot ask for confirmation: {e}"))
+                }
+            })
     }
 
     /// The end of the run: the result on stdout, an error (if any) on stderr.

@@ -79,9 +79,14 @@ async fn send_confirmed(
         return Ok(false);
     }
     if ctx.global.interactive && !ctx.printer.confirm(question)? {
-        return Err(Error::Interrupted(Problem::new(
-            "not confirmed; nothing more was sent",
-        )));
+        let sent = if report.requests.len() > 1 {
+            "nothing more was sent"
+        } else {
+            "nothing was sent"
+        };
+        return Err(Error::Interrupted(Problem::new(format!(
+            "not confirmed; {sent}"
+        ))));
     }
     let operation = send(platform, ctx, report, request).await?;
     if report.operation_id.is_none() {

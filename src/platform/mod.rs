@@ -69,7 +69,7 @@ pub trait Rollback {
     fn decide(&self, snapshot: &Snapshot) -> Decision {
         default_decision(snapshot)
     }
-    /// A one-line description of the rollback for the confirmation prompt.
+    /// What the confirmation prompt says: lines of context, the question last.
     fn describe(&self, snapshot: &Snapshot) -> String;
     /// The mutating request that starts the rollback.
     fn rollback_request(&self) -> Request;

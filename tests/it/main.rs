@@ -10,4 +10,5 @@ mod prism;
 mod raw;
 mod secrets;
 mod sf;
+mod terminal;
 mod tls;

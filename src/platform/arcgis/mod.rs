@@ -703,7 +703,7 @@ impl Rollback for ArcgisTarget {
         let t = self.tracking.borrow();
         let target = t.chosen.as_ref().map(|c| c.line()).unwrap_or_default();
         format!(
-            "Roll back {} to {target} ({})? The organization is read-only while the rollback runs, and patches installed after it are removed with it.",
+            "{}: {}\nThe organization is read-only while the rollback runs, and patches installed after the chosen version are removed with it.\nRoll back to {target}?",
             self.client.url(),
             snapshot.progress
         )

@@ -472,15 +472,16 @@ impl Rollback for CloudsvcTarget {
 
     fn describe(&self, snapshot: &Snapshot) -> String {
         let force = if self.force {
-            ", Force: role instances may lose local data"
+            "\n--force: role instances may lose local data."
         } else {
             ""
         };
         format!(
-            "Roll back the update of {} in {} mode{force} ({})?",
+            "{}: {}{force}\nRoll back the update of {} in {} mode?",
             self.label(),
-            self.mode.as_str(),
-            snapshot.progress
+            snapshot.progress,
+            self.label(),
+            self.mode.as_str()
         )
     }
 

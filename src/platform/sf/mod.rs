@@ -160,19 +160,18 @@ impl Rollback for SfTarget {
 
     fn describe(&self, snapshot: &Snapshot) -> String {
         let what = match &self.scope {
-            Scope::Cluster => format!("the cluster upgrade at {}", self.client.endpoint),
-            Scope::App(id) => format!(
-                "the upgrade of application {} at {}",
-                id.as_str(),
-                self.client.endpoint
-            ),
+            Scope::Cluster => "the cluster upgrade".to_string(),
+            Scope::App(id) => format!("the upgrade of application {}", id.as_str()),
         };
         let version = snapshot
             .from_version
             .as_deref()
             .map(|v| format!(" to {v}"))
             .unwrap_or_default();
-        format!("Roll back {what}{version} ({})?", snapshot.progress)
+        format!(
+            "Cluster {}: {}\nRoll back {what}{version}?",
+            self.client.endpoint, snapshot.progress
+        )
     }
 
     fn rollback_request(&self) -> Request {
