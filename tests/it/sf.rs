@@ -104,6 +104,24 @@ fn args<'a>(server: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
     all
 }
 
+/// The whole result document of an SF run: defaults, with `fields` replacing them.
+fn doc(platform: &str, target: &str, action: &str, fields: Value) -> Value {
+    let mut doc = json!({
+        "schema_version": 1, "platform": platform, "target": target, "action": action,
+        "outcome": "status", "exit_code": 0, "phase": "unknown", "platform_state": null,
+        "from_version": null, "to_version": null, "operation_id": null, "dry_run": false,
+        "requests": [], "error": null, "detail": null,
+    });
+    for (key, value) in fields.as_object().unwrap() {
+        doc[key] = value.clone();
+    }
+    doc
+}
+
+fn error(kind: &str, message: &str, status: Option<u16>, code: Option<&str>) -> Value {
+    json!({"kind": kind, "message": message, "http_status": status, "platform_code": code})
+}
+
 fn post_record(url: String) -> Value {
     json!({
         "method": "POST",
@@ -244,7 +262,6 @@ async fn hierarchical_and_escaped_names_reach_the_right_path() {
         Seq::json(vec![app("RollingForwardCompleted", 3)]),
     )
     .await;
-
     let run = run_args(
         &args(
             &uri,
@@ -253,13 +270,23 @@ async fn hierarchical_and_escaped_names_reach_the_right_path() {
         &[],
     )
     .await;
-
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         requests(&server).await,
         [format!("GET {expected}?api-version=6.0")]
     );
-    assert_eq!(run.json()["target"], "my app~sub~a#b?c");
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-app",
+            "my app~sub~a#b?c",
+            "status",
+            json!({
+                "phase": "idle", "platform_state": "RollingForwardCompleted", "from_version": "2.0.0",
+                "detail": app("RollingForwardCompleted", 3),
+            }),
+        ),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -362,20 +389,45 @@ async fn not_upgrading_exits_3_or_0_with_if_upgrading() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rolled_back_already_is_nothing_to_roll_back() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         PROGRESS,
         Seq::json(vec![cluster("RollingBackCompleted", 3)]),
     )
     .await;
-    let run = run_args(&args(&server.uri(), &["cluster", "start"]), &[]).await;
+    let run = run_args(&args(&uri, &["cluster", "start", "--json"]), &[]).await;
     assert_eq!(run.code, 3, "{run:?}");
     assert!(requests_with_method(&server, "POST").await.is_empty());
+    let message = format!(
+        "nothing to roll back for {uri}: no upgrade is rolling forward (RollingBackCompleted)"
+    );
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &uri,
+            "start",
+            json!({
+                "outcome": "nothing_to_roll_back", "exit_code": 3, "phase": "rolled_back",
+                "platform_state": "RollingBackCompleted", "from_version": "7.1.0",
+                "error": error("nothing_to_roll_back", &message, None, None),
+                "detail": cluster("RollingBackCompleted", 3),
+            }),
+        ),
+    );
 }
 
 /// The POST is refused with `status`/`code`: the expected exit code, error fields and message.
-async fn post_refused(status: u16, code: &str, then_state: &str, exit: i32) -> (MockServer, Run) {
+async fn post_refused(
+    status: u16,
+    code: &str,
+    then_state: &str,
+    exit: i32,
+    kind: &str,
+) -> (MockServer, Run) {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         APP_PROGRESS,
@@ -383,81 +435,106 @@ async fn post_refused(status: u16, code: &str, then_state: &str, exit: i32) -> (
     )
     .await;
     mount_post(&server, APP_ROLLBACK, fabric_error(status, code, "refused")).await;
-    let run = run_args(
-        &args(&server.uri(), &["app", "start", "myapp~app1", "--json"]),
-        &[],
-    )
-    .await;
+    let run = run_args(&args(&uri, &["app", "start", "myapp~app1", "--json"]), &[]).await;
     assert_eq!(run.code, exit, "{run:?}");
     assert_eq!(
         requests_with_method(&server, "POST").await.len(),
         1,
         "the rollback is sent once"
     );
-    let error = &run.json()["error"];
-    assert_eq!(error["http_status"], status);
-    assert_eq!(error["platform_code"], code);
-    assert_eq!(
-        error["message"],
-        format!(
-            "POST /Applications/myapp~app1/$/RollbackUpgrade answered HTTP {status} {code}: refused"
-        )
+    let message = format!(
+        "POST /Applications/myapp~app1/$/RollbackUpgrade answered HTTP {status} {code}: refused"
+    );
+    // A "not upgrading" answer is checked against a fresh read; other refusals are final.
+    let reread = kind == "nothing_to_roll_back";
+    let state = if reread {
+        then_state
+    } else {
+        "RollingForwardInProgress"
+    };
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-app",
+            "myapp~app1",
+            "start",
+            json!({
+                "outcome": if reread { "nothing_to_roll_back" } else { "error" },
+                "exit_code": exit,
+                "phase": if reread { "idle" } else { "upgrading" },
+                "platform_state": state, "from_version": "2.0.0",
+                "requests": [post_record(format!("{uri}{APP_ROLLBACK}?api-version=6.0"))],
+                "error": error(kind, &message, Some(status), Some(code)),
+                "detail": app(state, 1),
+            }),
+        ),
     );
     (server, run)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn post_400_not_upgrading_rereads_then_exits_3() {
-    let (server, run) = post_refused(
+    let (server, _) = post_refused(
         400,
         "FABRIC_E_APPLICATION_NOT_UPGRADING",
         "RollingForwardCompleted",
         3,
+        "nothing_to_roll_back",
     )
     .await;
     assert_eq!(requests(&server).await.len(), 3, "read, POST, read again");
-    assert_eq!(run.json()["outcome"], "nothing_to_roll_back");
-    assert_eq!(run.json()["phase"], "idle");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn post_400_invalid_argument_exits_1() {
-    let (server, run) = post_refused(400, "E_INVALIDARG", "RollingForwardInProgress", 1).await;
+    let (server, _) = post_refused(
+        400,
+        "E_INVALIDARG",
+        "RollingForwardInProgress",
+        1,
+        "platform",
+    )
+    .await;
     assert_eq!(
         requests(&server).await.len(),
         2,
         "no re-read after a definite refusal"
     );
-    assert_eq!(run.json()["outcome"], "error");
-    assert_eq!(run.json()["error"]["kind"], "platform");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn post_409_exits_1() {
-    let (_, run) = post_refused(
+    post_refused(
         409,
         "FABRIC_E_APPLICATION_UPGRADE_IN_PROGRESS",
         "RollingForwardInProgress",
         1,
+        "platform",
     )
     .await;
-    assert_eq!(run.json()["error"]["kind"], "platform");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn post_403_exits_4() {
-    let (_, run) = post_refused(403, "FABRIC_E_ACCESS_DENIED", "RollingForwardInProgress", 4).await;
-    assert_eq!(run.json()["error"]["kind"], "auth");
+    post_refused(
+        403,
+        "FABRIC_E_ACCESS_DENIED",
+        "RollingForwardInProgress",
+        4,
+        "auth",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn e_accessdenied_exits_4() {
-    post_refused(400, "E_ACCESSDENIED", "RollingForwardInProgress", 4).await;
+    post_refused(400, "E_ACCESSDENIED", "RollingForwardInProgress", 4, "auth").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn post_503_is_retried_then_exits_6() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         APP_PROGRESS,
@@ -470,22 +547,32 @@ async fn post_503_is_retried_then_exits_6() {
         fabric_error(503, "FABRIC_E_NOT_READY", "not ready"),
     )
     .await;
-    let run = run_args(
-        &args(&server.uri(), &["app", "start", "myapp~app1", "--json"]),
-        &[],
-    )
-    .await;
+    let run = run_args(&args(&uri, &["app", "start", "myapp~app1", "--json"]), &[]).await;
     assert_eq!(run.code, 6, "{run:?}");
     // 503 proves the server did not act on it, so the POST may be repeated (1 + 3 retries).
     assert_eq!(requests_with_method(&server, "POST").await.len(), 4);
-    let doc = run.json();
-    assert_eq!(doc["error"]["platform_code"], "FABRIC_E_NOT_READY");
-    assert_eq!(doc["error"]["kind"], "unreachable");
+    let message = "POST /Applications/myapp~app1/$/RollbackUpgrade answered HTTP 503 FABRIC_E_NOT_READY: not ready";
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-app",
+            "myapp~app1",
+            "start",
+            json!({
+                "outcome": "error", "exit_code": 6, "phase": "upgrading",
+                "platform_state": "RollingForwardInProgress", "from_version": "2.0.0",
+                "requests": [post_record(format!("{uri}{APP_ROLLBACK}?api-version=6.0"))],
+                "error": error("unreachable", message, Some(503), Some("FABRIC_E_NOT_READY")),
+                "detail": app("RollingForwardInProgress", 1),
+            }),
+        ),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ambiguous_500_on_post_rereads_and_attaches() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         APP_PROGRESS,
@@ -498,7 +585,7 @@ async fn ambiguous_500_on_post_rereads_and_attaches() {
     .await;
     mount_post(&server, APP_ROLLBACK, fabric_error(500, "E_FAIL", "oops")).await;
     mount_app_info(&server).await;
-    let run = run_args(&args(&server.uri(), &["app", "start", "myapp~app1"]), &[]).await;
+    let run = run_args(&args(&uri, &["app", "start", "myapp~app1", "--json"]), &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         requests_with_method(&server, "POST").await.len(),
@@ -512,11 +599,26 @@ async fn ambiguous_500_on_post_rereads_and_attaches() {
         "{}",
         run.stderr
     );
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-app",
+            "myapp~app1",
+            "start",
+            json!({
+                "outcome": "rolled_back", "phase": "rolled_back", "platform_state": "RollingBackCompleted",
+                "from_version": "2.0.0", "to_version": "1.0.0",
+                "requests": [post_record(format!("{uri}{APP_ROLLBACK}?api-version=6.0"))],
+                "detail": app("RollingBackCompleted", 3),
+            }),
+        ),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ambiguous_504_on_post_without_rollback_exits_6() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         APP_PROGRESS,
@@ -529,14 +631,26 @@ async fn ambiguous_504_on_post_without_rollback_exits_6() {
         fabric_error(504, "FABRIC_E_TIMEOUT", "slow"),
     )
     .await;
-    let run = run_args(
-        &args(&server.uri(), &["app", "start", "myapp~app1", "--json"]),
-        &[],
-    )
-    .await;
+    let run = run_args(&args(&uri, &["app", "start", "myapp~app1", "--json"]), &[]).await;
     assert_eq!(run.code, 6, "{run:?}");
     assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
-    assert_eq!(run.json()["error"]["platform_code"], "FABRIC_E_TIMEOUT");
+    let message =
+        "POST /Applications/myapp~app1/$/RollbackUpgrade answered HTTP 504 FABRIC_E_TIMEOUT: slow";
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-app",
+            "myapp~app1",
+            "start",
+            json!({
+                "outcome": "error", "exit_code": 6, "phase": "upgrading",
+                "platform_state": "RollingForwardInProgress", "from_version": "2.0.0",
+                "requests": [post_record(format!("{uri}{APP_ROLLBACK}?api-version=6.0"))],
+                "error": error("unreachable", message, Some(504), Some("FABRIC_E_TIMEOUT")),
+                "detail": app("RollingForwardInProgress", 1),
+            }),
+        ),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -576,23 +690,37 @@ async fn get_404_app_not_found_exits_1() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bodyless_404_exits_1() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         PROGRESS,
         Seq::new(vec![ResponseTemplate::new(404)]),
     )
     .await;
-    let run = run_args(&args(&server.uri(), &["cluster", "status"]), &[]).await;
+    let run = run_args(&args(&uri, &["cluster", "status", "--json"]), &[]).await;
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
         run.stderr,
         "error: GET /$/GetUpgradeProgress answered HTTP 404\n"
+    );
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &uri,
+            "status",
+            json!({
+                "outcome": "error", "exit_code": 1,
+                "error": error("platform", "GET /$/GetUpgradeProgress answered HTTP 404", Some(404), None),
+            }),
+        ),
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn get_503_is_retried_then_exits_6() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         PROGRESS,
@@ -603,18 +731,28 @@ async fn get_503_is_retried_then_exits_6() {
         )]),
     )
     .await;
-    let run = run_args(&args(&server.uri(), &["cluster", "status", "--json"]), &[]).await;
+    let run = run_args(&args(&uri, &["cluster", "status", "--json"]), &[]).await;
     assert_eq!(run.code, 6, "{run:?}");
     assert_eq!(requests(&server).await.len(), 4, "1 read + 3 retries");
-    let error = &run.json()["error"];
-    assert_eq!(error["kind"], "unreachable");
-    assert_eq!(error["http_status"], 503);
-    assert_eq!(error["platform_code"], "FABRIC_E_NO_WRITE_QUORUM");
+    let message = "GET /$/GetUpgradeProgress answered HTTP 503 FABRIC_E_NO_WRITE_QUORUM: no quorum";
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &uri,
+            "status",
+            json!({
+                "outcome": "error", "exit_code": 6,
+                "error": error("unreachable", message, Some(503), Some("FABRIC_E_NO_WRITE_QUORUM")),
+            }),
+        ),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retry_after_503_then_success() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         PROGRESS,
@@ -625,15 +763,25 @@ async fn retry_after_503_then_success() {
     )
     .await;
     let started = std::time::Instant::now();
-    let run = run_args(&args(&server.uri(), &["cluster", "status", "--json"]), &[]).await;
+    let run = run_args(&args(&uri, &["cluster", "status", "--json"]), &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         started.elapsed() >= std::time::Duration::from_secs(1),
         "Retry-After: 1 was honoured"
     );
     assert_eq!(requests(&server).await.len(), 2);
-    assert_eq!(run.json()["platform_state"], "RollingForwardInProgress");
-    assert_eq!(run.json()["outcome"], "status");
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &uri,
+            "status",
+            json!({
+                "phase": "upgrading", "platform_state": "RollingForwardInProgress", "from_version": "7.1.0",
+                "detail": cluster("RollingForwardInProgress", 0),
+            }),
+        ),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -677,15 +825,31 @@ async fn failed_during_wait_exits_1_with_reason() {
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_before_start_sends_nothing() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(&server, PROGRESS, Seq::json(vec![cluster("Failed", 1)])).await;
-    let run = run_args(&args(&server.uri(), &["cluster", "start"]), &[]).await;
+    let run = run_args(&args(&uri, &["cluster", "start", "--json"]), &[]).await;
     assert_eq!(run.code, 1, "{run:?}");
     assert!(requests_with_method(&server, "POST").await.is_empty());
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &uri,
+            "start",
+            json!({
+                "outcome": "failed", "exit_code": 1, "phase": "failed", "platform_state": "Failed",
+                "from_version": "7.1.0",
+                "error": error("rollback_failed", "the upgrade failed: FailureReason None", None, None),
+                "detail": cluster("Failed", 1),
+            }),
+        ),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rolling_forward_completed_after_the_post_is_a_failure() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         APP_PROGRESS,
@@ -696,38 +860,53 @@ async fn rolling_forward_completed_after_the_post_is_a_failure() {
     )
     .await;
     mount_post(&server, APP_ROLLBACK, ResponseTemplate::new(200)).await;
-    let run = run_args(
-        &args(&server.uri(), &["app", "start", "myapp~app1", "--json"]),
-        &[],
-    )
-    .await;
+    let run = run_args(&args(&uri, &["app", "start", "myapp~app1", "--json"]), &[]).await;
     assert_eq!(run.code, 1, "{run:?}");
-    assert_eq!(
-        run.json()["error"]["message"],
-        "the upgrade ended as RollingForwardCompleted instead of rolling back"
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-app",
+            "myapp~app1",
+            "start",
+            json!({
+                "outcome": "failed", "exit_code": 1, "phase": "idle",
+                "platform_state": "RollingForwardCompleted", "from_version": "2.0.0",
+                "requests": [post_record(format!("{uri}{APP_ROLLBACK}?api-version=6.0"))],
+                "error": error("rollback_failed", "the upgrade ended as RollingForwardCompleted instead of rolling back", None, None),
+                "detail": app("RollingForwardCompleted", 3),
+            }),
+        ),
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_state_is_refused_with_detail() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(&server, PROGRESS, Seq::json(vec![cluster("Invalid", 0)])).await;
-    let run = run_args(&args(&server.uri(), &["cluster", "start", "--json"]), &[]).await;
+    let run = run_args(&args(&uri, &["cluster", "start", "--json"]), &[]).await;
     assert_eq!(run.code, 1, "{run:?}");
-    let doc = run.json();
-    assert_eq!(doc["phase"], "unknown");
-    assert_eq!(doc["platform_state"], "Invalid");
-    assert_eq!(
-        doc["error"]["message"],
-        "unrecognised state Invalid; no rollback was sent"
-    );
-    assert_eq!(doc["detail"], cluster("Invalid", 0));
     assert!(requests_with_method(&server, "POST").await.is_empty());
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &uri,
+            "start",
+            json!({
+                "outcome": "error", "exit_code": 1, "phase": "unknown", "platform_state": "Invalid",
+                "from_version": "7.1.0",
+                "error": error("unexpected_answer", "unrecognised state Invalid; no rollback was sent", None, None),
+                "detail": cluster("Invalid", 0),
+            }),
+        ),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn timeout_exits_5_and_says_the_rollback_continues() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         PROGRESS,
@@ -739,29 +918,33 @@ async fn timeout_exits_5_and_says_the_rollback_continues() {
     .await;
     mount_post(&server, ROLLBACK, ResponseTemplate::new(202)).await;
     let run = run_args(
-        &args(
-            &server.uri(),
-            &["cluster", "start", "--timeout", "1s", "--json"],
-        ),
+        &args(&uri, &["cluster", "start", "--timeout", "1s", "--json"]),
         &[],
     )
     .await;
     assert_eq!(run.code, 5, "{run:?}");
-    let doc = run.json();
-    assert_eq!(doc["outcome"], "timed_out");
-    assert_eq!(doc["phase"], "rolling_back");
-    assert_eq!(doc["error"]["kind"], "timed_out");
-    assert_eq!(
-        doc["error"]["message"],
-        "timed out after 1s; the rollback continues on the cluster"
-    );
+    let message = "timed out after 1s; the rollback continues on the cluster";
     assert!(
-        run.stderr
-            .ends_with("error: timed out after 1s; the rollback continues on the cluster\n"),
+        run.stderr.ends_with(&format!("error: {message}\n")),
         "{}",
         run.stderr
     );
     assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &uri,
+            "start",
+            json!({
+                "outcome": "timed_out", "exit_code": 5, "phase": "rolling_back",
+                "platform_state": "RollingBackInProgress", "from_version": "7.1.0",
+                "requests": [post_record(format!("{uri}{ROLLBACK}?api-version=6.0"))],
+                "error": error("timed_out", message, None, None),
+                "detail": cluster("RollingBackInProgress", 1),
+            }),
+        ),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -871,6 +1054,7 @@ async fn dry_run_sends_no_post() {
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_json_is_an_error_quoting_the_body() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         PROGRESS,
@@ -880,32 +1064,49 @@ async fn malformed_json_is_an_error_quoting_the_body() {
         )]),
     )
     .await;
-    let run = run_args(&args(&server.uri(), &["cluster", "start", "--json"]), &[]).await;
+    let run = run_args(&args(&uri, &["cluster", "start", "--json"]), &[]).await;
     assert_eq!(run.code, 1, "{run:?}");
-    let doc = run.json();
-    assert_eq!(doc["error"]["kind"], "unexpected_answer");
-    assert_eq!(
-        normalize(doc["error"]["message"].as_str().unwrap(), &server.uri()),
-        "SERVER/$/GetUpgradeProgress?api-version=6.0 answered HTTP 200 with a body that is not JSON (expected value at line 1 column 1): <html><body>Proxy says hi</body></html>"
+    let message = format!(
+        "{uri}/$/GetUpgradeProgress?api-version=6.0 answered HTTP 200 with a body that is not JSON (expected value at line 1 column 1): <html><body>Proxy says hi</body></html>"
+    );
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &uri,
+            "start",
+            json!({
+                "outcome": "error", "exit_code": 1, "error": error("unexpected_answer", &message, None, None),
+            }),
+        ),
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_json_shape_is_an_error_not_a_panic() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         PROGRESS,
         Seq::json(vec![json!({"UpgradeState": 7})]),
     )
     .await;
-    let run = run_args(&args(&server.uri(), &["cluster", "status"]), &[]).await;
+    let run = run_args(&args(&uri, &["cluster", "status", "--json"]), &[]).await;
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("answered a document the tool cannot read"),
-        "{}",
-        run.stderr
+    let message = format!(
+        "{uri}/$/GetUpgradeProgress?api-version=6.0 answered a document the tool cannot read (invalid type: integer `7`, expected a string): {{\"UpgradeState\":7}}"
+    );
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &uri,
+            "status",
+            json!({
+                "outcome": "error", "exit_code": 1, "error": error("unexpected_answer", &message, None, None),
+            }),
+        ),
     );
 }
 
@@ -917,12 +1118,17 @@ async fn connection_refused_exits_6() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let run = run_args(&args(&endpoint, &["cluster", "start", "--json"]), &[]).await;
     assert_eq!(run.code, 6, "{run:?}");
-    let doc = run.json();
-    assert_eq!(doc["outcome"], "error");
-    assert_eq!(doc["error"]["kind"], "unreachable");
-    assert_eq!(
-        doc["error"]["message"],
-        format!("cannot connect to 127.0.0.1:{port}: Connection refused (os error 111)")
+    let message = format!("cannot connect to 127.0.0.1:{port}: Connection refused (os error 111)");
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &endpoint,
+            "start",
+            json!({
+                "outcome": "error", "exit_code": 6, "error": error("unreachable", &message, None, None),
+            }),
+        ),
     );
 }
 
@@ -992,11 +1198,17 @@ async fn token_over_plain_http_to_another_host_is_refused() {
     )
     .await;
     assert_eq!(run.code, 2, "{run:?}");
-    let doc = run.json();
-    assert_eq!(doc["error"]["kind"], "usage");
-    assert_eq!(
-        doc["error"]["message"],
-        "refusing to send a credential over plain http:// to sf.invalid: use https (plain http is allowed only to this machine)"
+    let message = "refusing to send a credential over plain http:// to sf.invalid: use https (plain http is allowed only to this machine)";
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            "http://sf.invalid:19080",
+            "start",
+            json!({
+                "outcome": "error", "exit_code": 2, "error": error("usage", message, None, None),
+            }),
+        ),
     );
     assert!(!run.stdout.contains("MARKER") && !run.stderr.contains("MARKER"));
 }
@@ -1066,16 +1278,30 @@ async fn status_reads_once_and_watch_waits() {
             ("result".into(), "rolled_back".into(), "".into()),
         ]
     );
-    let result = lines.last().unwrap();
-    assert_eq!(result["outcome"], "rolled_back");
-    assert_eq!(result["action"], "status");
-    assert_eq!(result["to_version"], "1.0.0");
+    let mut result = lines.last().unwrap().clone();
+    assert_eq!(
+        result.as_object_mut().unwrap().shift_remove("type"),
+        Some(json!("result"))
+    );
+    assert_doc(
+        &result,
+        doc(
+            "sf-app",
+            "myapp~app1",
+            "status",
+            json!({
+                "outcome": "rolled_back", "phase": "rolled_back", "platform_state": "RollingBackCompleted",
+                "from_version": "2.0.0", "to_version": "1.0.0", "detail": app("RollingBackCompleted", 3),
+            }),
+        ),
+    );
     assert_eq!(run.stderr, "");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_watch_on_an_idle_target_returns_at_once() {
     let server = MockServer::start().await;
+    let uri = server.uri();
     mount_get(
         &server,
         PROGRESS,
@@ -1083,14 +1309,24 @@ async fn status_watch_on_an_idle_target_returns_at_once() {
     )
     .await;
     let run = run_args(
-        &args(&server.uri(), &["cluster", "status", "--watch", "--json"]),
+        &args(&uri, &["cluster", "status", "--watch", "--json"]),
         &[],
     )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.json()["outcome"], "status");
-    assert_eq!(run.json()["phase"], "idle");
     assert_eq!(requests(&server).await.len(), 1);
+    assert_doc(
+        &run.json(),
+        doc(
+            "sf-cluster",
+            &uri,
+            "status",
+            json!({
+                "phase": "idle", "platform_state": "RollingForwardCompleted", "from_version": "7.1.0",
+                "detail": cluster("RollingForwardCompleted", 3),
+            }),
+        ),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1293,12 +1529,21 @@ async fn ctrl_c_during_the_wait_exits_130_and_the_rollback_continues() {
         .unwrap();
     assert_eq!(output.status.code(), Some(130), "{output:?}");
     let stdout = String::from_utf8(output.stdout).unwrap();
-    let doc: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(doc["outcome"], "in_progress");
-    assert_eq!(doc["exit_code"], 130);
-    assert_eq!(
-        doc["error"]["message"],
-        "interrupted; the rollback continues on the cluster"
+    let result: Value = serde_json::from_str(&stdout).unwrap();
+    assert_doc(
+        &result,
+        doc(
+            "sf-app",
+            "myapp~app1",
+            "start",
+            json!({
+                "outcome": "in_progress", "exit_code": 130, "phase": "rolling_back",
+                "platform_state": "RollingBackInProgress", "from_version": "2.0.0",
+                "requests": [post_record(format!("{}{APP_ROLLBACK}?api-version=6.0", server.uri()))],
+                "error": error("interrupted", "interrupted; the rollback continues on the cluster", None, None),
+                "detail": app("RollingBackInProgress", 1),
+            }),
+        ),
     );
     assert!(
         String::from_utf8_lossy(&output.stderr)
