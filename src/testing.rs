@@ -8,6 +8,7 @@ use crate::http::Response;
 /// An answer as the HTTP layer hands it to a platform.
 pub fn response(status: u16, body: &[u8]) -> Response {
     Response {
+        method: reqwest::Method::GET,
         status,
         url: reqwest::Url::parse("https://platform.invalid/a/b").unwrap(),
         headers: reqwest::header::HeaderMap::new(),

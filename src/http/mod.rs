@@ -162,6 +162,8 @@ impl std::fmt::Display for RequestRecord {
 /// An answer, read in full (up to [`MAX_BODY`]).
 #[derive(Debug)]
 pub struct Response {
+    /// The method of the request this answers.
+    pub method: Method,
     pub status: u16,
     pub url: Url,
     pub headers: reqwest::header::HeaderMap,
@@ -494,6 +496,7 @@ impl HttpClient {
             started.elapsed().as_millis()
         );
         Ok(Response {
+            method: request.method.clone(),
             status,
             url: url.clone(),
             headers,

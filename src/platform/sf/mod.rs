@@ -274,7 +274,7 @@ fn fabric_error(response: &Response) -> Error {
     };
     let mut text = format!(
         "{} {} answered HTTP {status}",
-        method_hint(response),
+        response.method,
         response.url.path()
     );
     match (&code, &message) {
@@ -299,14 +299,6 @@ fn fabric_error(response: &Response) -> Error {
         }
         Some("E_ACCESSDENIED") => Error::Auth(problem),
         _ => Error::from_http_status(status, problem),
-    }
-}
-
-fn method_hint(response: &Response) -> &'static str {
-    if response.url.path().ends_with("/$/RollbackUpgrade") {
-        "POST"
-    } else {
-        "GET"
     }
 }
 
