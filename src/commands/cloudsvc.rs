@@ -94,5 +94,14 @@ async fn walk(
         ))));
     }
     let question = format!("Walk upgrade domain {domain} of {}?", target.label());
-    engine::step(target, ctx, report, &target.walk_request(domain), &question).await
+    let what = format!("Upgrade domain {domain} walk");
+    engine::step(
+        target,
+        ctx,
+        report,
+        &target.walk_request(domain),
+        &what,
+        &question,
+    )
+    .await
 }

@@ -49,6 +49,7 @@ pub async fn start(
                 ctx,
                 report,
                 &request,
+                "Rollback",
                 &platform.describe(&snapshot),
             )
             .await?
@@ -66,11 +67,13 @@ pub async fn start(
 
 /// Records the request, and unless this is a dry run asks (on a terminal) and sends it. The
 /// first accepted request's operation id becomes the result's. `false`: a dry run, nothing sent.
+/// `what` names the request in notes ("Rollback").
 async fn send_confirmed(
     platform: &impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     request: &Request,
+    what: &str,
     question: &str,
 ) -> Result<bool, Error> {
     report.requests.push(platform.http().record(request));
@@ -88,7 +91,7 @@ async fn send_confirmed(
             "not confirmed; {sent}"
         ))));
     }
-    let operation = send(platform, ctx, report, request).await?;
+    let operation = send(platform, ctx, report, request, what).await?;
     if report.operation_id.is_none() {
         report.operation_id = operation;
     }
@@ -102,6 +105,7 @@ async fn send(
     ctx: &Ctx<'_>,
     report: &mut Report,
     request: &Request,
+    what: &str,
 ) -> Result<Option<String>, Error> {
     let before = report.sent;
     report.sent = Sent::InFlight;
@@ -113,7 +117,7 @@ async fn send(
             report.sent = Sent::Running;
             ctx.printer.note(
                 Phase::RollingBack,
-                &format!("{} accepted (HTTP {}).", describe(request), response.status),
+                &format!("{what} accepted (HTTP {}).", response.status),
             );
             return Ok(operation);
         }
@@ -156,16 +160,6 @@ async fn send(
     }
 }
 
-/// "Rollback" or "Walk upgrade domain" for notes, from the request itself.
-fn describe(request: &Request) -> &'static str {
-    let url = request.url.as_str();
-    if url.ends_with("comp=walkupgradedomain") {
-        "Upgrade domain walk"
-    } else {
-        "Rollback"
-    }
-}
-
 /// `status`: one reading, or with `watch` a wait until the platform settles.
 pub async fn status(
     platform: &impl Rollback,
@@ -194,9 +188,10 @@ pub async fn step(
     ctx: &Ctx<'_>,
     report: &mut Report,
     request: &Request,
+    what: &str,
     question: &str,
 ) -> Result<(), Error> {
-    if !send_confirmed(platform, ctx, report, request, question).await? {
+    if !send_confirmed(platform, ctx, report, request, what, question).await? {
         return Ok(());
     }
     if ctx.global.no_wait {
@@ -238,7 +233,15 @@ async fn poll_until_still(
         }
         if let Some(step) = &snapshot.next_step {
             ctx.printer.note(snapshot.phase, &step.note);
-            send_confirmed(platform, ctx, report, &step.request, &step.question).await?;
+            send_confirmed(
+                platform,
+                ctx,
+                report,
+                &step.request,
+                &step.what,
+                &step.question,
+            )
+            .await?;
         }
         Ok(if snapshot.moving {
             Step::Continue {

@@ -40,6 +40,8 @@ pub struct Snapshot {
 #[derive(Debug, Clone)]
 pub struct NextStep {
     pub request: Request,
+    /// What the request is, for notes: "Upgrade domain 1 walk".
+    pub what: String,
     pub question: String,
     pub note: String,
 }

@@ -547,6 +547,21 @@ async fn manual_rollback_walks_the_domains_the_deployment_reports() {
             walk_body(2)
         ]
     );
+    let notes: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("accepted (HTTP"))
+        .map(|l| l.split_once(' ').unwrap().1)
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "Rollback accepted (HTTP 202).",
+            "Upgrade domain 0 walk accepted (HTTP 202).",
+            "Upgrade domain 1 walk accepted (HTTP 202).",
+            "Upgrade domain 2 walk accepted (HTTP 202).",
+        ]
+    );
     let doc = run.json();
     assert_eq!(doc["outcome"], "rolled_back");
     assert_eq!(
@@ -641,6 +656,12 @@ async fn walk_sends_the_body_and_waits_for_its_operation() {
     let post = &requests_with_method(&server, "POST").await[0];
     assert_eq!(String::from_utf8(post.body.clone()).unwrap(), walk_body(1));
     assert_eq!(post.headers["content-type"], "application/xml");
+    assert!(
+        run.stderr
+            .contains("Upgrade domain 1 walk accepted (HTTP 202)."),
+        "{}",
+        run.stderr
+    );
     let doc = run.json();
     assert_eq!(doc["action"], "walk");
     assert_eq!(doc["outcome"], "status");

@@ -306,6 +306,7 @@ impl CloudsvcTarget {
             if self.tracking.borrow_mut().walked.insert(domain) {
                 snapshot.next_step = Some(NextStep {
                     request: self.walk_request(domain),
+                    what: format!("Upgrade domain {domain} walk"),
                     question: format!("Walk upgrade domain {domain} of {}?", self.label()),
                     note: format!("Walking upgrade domain {domain}."),
                 });
