@@ -333,9 +333,10 @@ pub fn parse_endpoint(value: &str, option: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
-/// A bearer token: `--token-stdin`, else the platform's variable, else the profile's
-/// `token_env` (a variable name) or `token_file` (a path).
-fn token(
+/// A secret (`what`: "token" or "password"): from stdin when asked, else the platform's
+/// variable, else the profile's `{what}_env` (a variable name) or `{what}_file` (a path).
+fn secret(
+    what: &str,
     stdin: bool,
     variable: &str,
     profile_env: Option<&str>,
@@ -343,16 +344,16 @@ fn token(
     table: &str,
 ) -> Result<Option<Secret>, Error> {
     if stdin {
-        return secret_from_stdin("token").map(Some);
+        return secret_from_stdin(what).map(Some);
     }
     if let Ok(value) = std::env::var(variable) {
         return non_empty_secret(value, variable).map(Some);
     }
     if let Some(name) = profile_env {
-        return secret_from_env(name, &format!("profile setting {table}.token_env")).map(Some);
+        return secret_from_env(name, &format!("profile setting {table}.{what}_env")).map(Some);
     }
     if let Some(path) = profile_file {
-        return secret_from_file(path, &format!("profile setting {table}.token_file")).map(Some);
+        return secret_from_file(path, &format!("profile setting {table}.{what}_file")).map(Some);
     }
     Ok(None)
 }
@@ -423,7 +424,8 @@ pub fn sf(args: &SfConnection, profile: &Profile) -> Result<Sf, Error> {
         })?),
         (None, None) => None,
     };
-    let token = token(
+    let token = secret(
+        "token",
         args.token_stdin,
         "ROLLBACK_SF_TOKEN",
         p.token_env.as_deref(),
@@ -613,7 +615,8 @@ pub fn cloudsvc(
         },
     };
     let base = parse_endpoint(&endpoint, "--endpoint")?;
-    let token = token(
+    let token = secret(
+        "token",
         args.token_stdin,
         "ROLLBACK_CLOUDSVC_TOKEN",
         p.token_env.as_deref(),
@@ -690,19 +693,19 @@ pub fn arcgis(args: &ArcgisConnection, profile: &Profile) -> Result<Arcgis, Erro
             return Err(Error::Usage("--username is empty".into()));
         }
         Some(username) => {
-            let password = if args.password_stdin {
-                secret_from_stdin("password")?
-            } else if let Ok(value) = std::env::var("ROLLBACK_ARCGIS_PASSWORD") {
-                non_empty_secret(value, "ROLLBACK_ARCGIS_PASSWORD")?
-            } else if let Some(name) = &p.password_env {
-                secret_from_env(name, "profile setting arcgis.password_env")?
-            } else if let Some(path) = &p.password_file {
-                secret_from_file(path, "profile setting arcgis.password_file")?
-            } else {
-                return Err(Error::Usage(format!(
+            let password = secret(
+                "password",
+                args.password_stdin,
+                "ROLLBACK_ARCGIS_PASSWORD",
+                p.password_env.as_deref(),
+                p.password_file.as_deref(),
+                "arcgis",
+            )?
+            .ok_or_else(|| {
+                Error::Usage(format!(
                     "--username {username}: give the password in ROLLBACK_ARCGIS_PASSWORD or with --password-stdin"
-                )));
-            };
+                ))
+            })?;
             Some((username.to_string(), password))
         }
         None if args.password_stdin => {
@@ -712,7 +715,8 @@ pub fn arcgis(args: &ArcgisConnection, profile: &Profile) -> Result<Arcgis, Erro
     };
     let token = match login {
         Some(_) => None,
-        None => token(
+        None => secret(
+            "token",
             args.token_stdin,
             "ROLLBACK_ARCGIS_TOKEN",
             p.token_env.as_deref(),

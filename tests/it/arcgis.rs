@@ -833,3 +833,80 @@ async fn credentials_and_url_errors_exit_2() {
         assert!(!run.stderr.contains("MARKER"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_names_the_password_by_variable_or_file() {
+    let server = MockServer::start().await;
+    let url = format!("{}/arcgis", server.uri());
+    mount(
+        &server,
+        "/arcgis/sharing/rest/generateToken",
+        Seq::json(vec![
+            json!({"token": "gen-1", "expires": 4_102_444_800_000_i64}),
+        ]),
+    )
+    .await;
+    mount(&server, UP, Seq::json(vec![installed()])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("pw");
+    std::fs::write(&password_file, "from-file\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.env.arcgis]\nurl = \"{url}\"\nusername = \"admin\"\npassword_env = \"GIS_PW\"\n\n\
+             [profiles.file.arcgis]\nurl = \"{url}\"\nusername = \"admin\"\npassword_file = \"{}\"\n",
+            password_file.display()
+        ),
+    )
+    .unwrap();
+    for (profile, expected) in [("env", "from-env"), ("file", "from-file")] {
+        let run = run_args(
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--profile",
+                profile,
+                "arcgis",
+                "status",
+            ],
+            &[("GIS_PW", "from-env")],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{profile}: {run:?}");
+        let generate = server
+            .received_requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .rev()
+            .find(|r| r.url.path().ends_with("generateToken"))
+            .unwrap();
+        assert!(
+            form(&generate.body).contains(&("password".into(), expected.into())),
+            "{profile}"
+        );
+        assert!(!run.stderr.contains(expected));
+    }
+    let run = run_args(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--profile",
+            "env",
+            "arcgis",
+            "status",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("profile setting arcgis.password_env names GIS_PW, which is not set"),
+        "{}",
+        run.stderr
+    );
+}
