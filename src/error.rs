@@ -32,6 +32,10 @@ pub enum Error {
     /// The platform answered something we cannot read (not JSON, missing fields, unknown state).
     #[error("{0}")]
     Unexpected(Problem),
+    /// A rollback request may or may not have been received, and the state read afterwards
+    /// does not show a rollback.
+    #[error("{0}")]
+    Unconfirmed(Problem),
     /// Ctrl-C.
     #[error("{0}")]
     Interrupted(Problem),
@@ -96,7 +100,10 @@ impl Error {
             Self::Auth(_) => 4,
             Self::TimedOut(_) => 5,
             Self::Unreachable(_) => 6,
-            Self::RollbackFailed(_) | Self::Platform(_) | Self::Unexpected(_) => 1,
+            Self::RollbackFailed(_)
+            | Self::Platform(_)
+            | Self::Unexpected(_)
+            | Self::Unconfirmed(_) => 1,
             Self::Interrupted(_) => 130,
         }
     }
@@ -112,6 +119,7 @@ impl Error {
             Self::RollbackFailed(_) => "rollback_failed",
             Self::Platform(_) => "platform",
             Self::Unexpected(_) => "unexpected_answer",
+            Self::Unconfirmed(_) => "unconfirmed",
             Self::Interrupted(_) => "interrupted",
         }
     }
@@ -126,6 +134,7 @@ impl Error {
             | Self::RollbackFailed(p)
             | Self::Platform(p)
             | Self::Unexpected(p)
+            | Self::Unconfirmed(p)
             | Self::Interrupted(p) => p.clone(),
         }
     }
@@ -186,6 +195,7 @@ mod tests {
         assert_eq!(Error::RollbackFailed(p()).exit_code(), 1);
         assert_eq!(Error::Platform(p()).exit_code(), 1);
         assert_eq!(Error::Unexpected(p()).exit_code(), 1);
+        assert_eq!(Error::Unconfirmed(p()).exit_code(), 1);
         assert_eq!(Error::Interrupted(p()).exit_code(), 130);
     }
 

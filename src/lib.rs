@@ -1,6 +1,7 @@
 //! `rollback`: roll back an in-progress upgrade, wait until the platform is done, and say
 //! exactly what happened, with one exit code per outcome.
 
+mod audit;
 mod cli;
 mod commands;
 mod error;

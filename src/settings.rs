@@ -23,6 +23,8 @@ use crate::platform::cloudsvc::{Deploy, Mode, Slot, publish};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
+    /// Where the audit trail goes, for every profile.
+    audit_log: Option<PathBuf>,
     #[serde(default)]
     profiles: BTreeMap<String, Profile>,
 }
@@ -36,6 +38,8 @@ pub struct Profile {
     pub warnings: Vec<String>,
     timeout: Option<String>,
     poll_interval: Option<String>,
+    /// Where the audit trail goes (the file's top-level `audit_log` unless set here).
+    audit_log: Option<PathBuf>,
     sf: Option<SfProfile>,
     cloudsvc: Option<CloudsvcProfile>,
     arcgis: Option<ArcgisProfile>,
@@ -111,6 +115,8 @@ pub struct Global {
     pub poll_interval: Option<Duration>,
     /// Whether to ask before sending: stdin and stderr are terminals, no `--yes`, no `CI`.
     pub interactive: bool,
+    /// The audit trail's file; `None` with `--no-audit` or when no place is known.
+    pub audit_log: Option<PathBuf>,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -160,12 +166,22 @@ pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Resu
         && !stdin_is_data
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal();
+    let audit_log = if args.no_audit {
+        None
+    } else {
+        args.audit_log
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| profile.audit_log.clone())
+            .or_else(crate::audit::default_path)
+    };
     Ok(Global {
         dry_run: args.dry_run,
         no_wait: args.no_wait,
         timeout,
         poll_interval,
         interactive,
+        audit_log,
     })
 }
 
@@ -214,6 +230,9 @@ pub fn load_profile(args: &GlobalArgs) -> Result<Profile, Error> {
         })?,
         None => file.profiles.remove("default").unwrap_or_default(),
     };
+    if profile.audit_log.is_none() {
+        profile.audit_log = file.audit_log.take();
+    }
     profile.warnings = exposed_secret_files(&profile);
     Ok(profile)
 }

@@ -117,6 +117,12 @@ pub struct GlobalArgs {
     /// Exit 0 instead of 3 when there is nothing to roll back.
     #[arg(long, global = true)]
     pub if_upgrading: bool,
+    /// Append every mutating request to this file [default: $XDG_STATE_HOME/rollback/audit.jsonl].
+    #[arg(long, global = true, env = "ROLLBACK_AUDIT_LOG", value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+    /// Keep no audit trail (then a retried `start` cannot tell that it sent a rollback a moment ago).
+    #[arg(long, global = true, conflicts_with = "audit_log")]
+    pub no_audit: bool,
 }
 
 /// `--watch` for status commands.

@@ -1,12 +1,19 @@
 //! `start`, `status`, a single step (`walk`) and the wait, written once for every platform.
 
+use std::time::{Duration, SystemTime};
+
+use crate::audit::{Delivered, Kind, Prior};
 use crate::error::{Error, Problem};
-use crate::http::{Delivery, Request};
+use crate::http::{Delivery, Request, Response, SEND_RETRY_STATUSES, backoff};
 use crate::platform::{Decision, Phase, Rollback, Snapshot};
 use crate::report::{Outcome, Report, Sent};
 use crate::wait::{self, Step};
 
 use super::Ctx;
+
+/// Times a mutating request is sent again after the platform provably did not act on it
+/// (no connection, 429, 503), each time after checking the precondition again.
+const MAX_RESENDS: u32 = 2;
 
 /// `start`: check, confirm, send once, wait.
 pub async fn start(
@@ -14,11 +21,45 @@ pub async fn start(
     ctx: &Ctx<'_>,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let snapshot = platform.read().await?;
+    let mut snapshot = platform.read().await?;
     report.update(&snapshot);
     ctx.printer.progress(snapshot.phase, &snapshot.progress);
+    let mut decision = platform.decide(&snapshot);
+    if matches!(decision, Decision::RollBack | Decision::Nothing(_))
+        && let Some(prior) = recent_rollback(platform, ctx, report)
+        && platform.expect_rollback(prior.at)
+    {
+        // A retried CI step, or a second `start` right after `--no-wait`: the platform may not
+        // show that rollback yet. Look for it instead of sending another.
+        let ago = SystemTime::now()
+            .duration_since(prior.at)
+            .unwrap_or_default()
+            .as_secs();
+        let fate = match prior.outcome {
+            Delivered::Accepted => "accepted",
+            _ => "its fate unknown",
+        };
+        ctx.printer.note(
+            snapshot.phase,
+            &format!(
+                "A rollback of {} was sent from this machine {ago}s ago ({fate}; audit log {}): looking for it instead of sending another.",
+                report.target,
+                ctx.audit.path().map(|p| p.display().to_string()).unwrap_or_default()
+            ),
+        );
+        snapshot = platform.read().await?;
+        report.update(&snapshot);
+        ctx.printer.progress(snapshot.phase, &snapshot.progress);
+        decision = platform.decide(&snapshot);
+        if matches!(decision, Decision::RollBack) {
+            ctx.printer.note(
+                snapshot.phase,
+                "The platform shows no rollback running: sending one.",
+            );
+        }
+    }
     let state = snapshot.platform_state.clone().unwrap_or_default();
-    match platform.decide(&snapshot) {
+    match decision {
         Decision::Nothing(reason) => {
             return Err(Error::NothingToRollBack(Problem::new(format!(
                 "nothing to roll back for {}: {reason}",
@@ -49,7 +90,7 @@ pub async fn start(
                 ctx,
                 report,
                 &request,
-                "Rollback",
+                (Kind::Rollback, "Rollback"),
                 &platform.describe(&snapshot),
             )
             .await?
@@ -65,15 +106,22 @@ pub async fn start(
     wait_for_end(platform, ctx, report, true).await
 }
 
+/// The rollback request this machine sent to the same target moments ago, if any.
+fn recent_rollback(platform: &impl Rollback, ctx: &Ctx<'_>, report: &Report) -> Option<Prior> {
+    let url = platform.rollback_request().url;
+    ctx.audit
+        .recent_rollback(report.platform, &report.target, url.as_str())
+}
+
 /// Records the request, and unless this is a dry run asks (on a terminal) and sends it. The
 /// first accepted request's operation id becomes the result's. `false`: a dry run, nothing sent.
-/// `what` names the request in notes ("Rollback").
+/// `what` says what the request is, and names it in notes ("Rollback").
 async fn send_confirmed(
     platform: &impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     request: &Request,
-    what: &str,
+    what: (Kind, &str),
     question: &str,
 ) -> Result<bool, Error> {
     report.requests.push(platform.http().record(request));
@@ -98,65 +146,252 @@ async fn send_confirmed(
     Ok(true)
 }
 
-/// Sends a mutating request at most once. When the answer leaves it unclear whether the
-/// platform acted on it, the state is read again instead of sending a second time.
+/// Sends a mutating request at most once, unless the platform provably did not act on it (no
+/// connection, 429, 503): then, after checking the precondition again, at most
+/// [`MAX_RESENDS`] more times. When it may or may not have been received, the state is read
+/// again instead of sending it a second time.
 async fn send(
     platform: &impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     request: &Request,
-    what: &str,
+    (kind, what): (Kind, &str),
 ) -> Result<Option<String>, Error> {
     let before = report.sent;
-    report.sent = Sent::InFlight;
-    let doubt = match platform.http().send_once(request).await {
-        Delivery::Answered(response) if response.is_success() => {
-            let operation = platform
-                .accepted(&response)
-                .inspect_err(|_| report.sent = before)?;
-            report.sent = Sent::Running;
-            ctx.printer.note(
-                Phase::RollingBack,
-                &format!("{what} accepted (HTTP {}).", response.status),
-            );
-            return Ok(operation);
-        }
-        Delivery::Answered(response) => {
-            let error = platform.rejection(&response);
-            let unclear = matches!(response.status, 500 | 502 | 504);
-            if !unclear {
+    let mut resends = 0;
+    loop {
+        report.sent = Sent::InFlight;
+        let sent_at = SystemTime::now();
+        let delivery = platform.http().send_once(request).await;
+        let (error, delay) = match delivery {
+            Delivery::Answered(response) if response.is_success() => {
+                let judged = platform.accepted(&response);
+                let fate = if judged.is_ok() {
+                    Delivered::Accepted
+                } else {
+                    Delivered::Refused
+                };
+                audit(ctx, report, request, kind, fate, Some(&response));
+                let operation = judged.inspect_err(|_| report.sent = before)?;
+                report.sent = Sent::Running;
+                ctx.printer.note(
+                    Phase::RollingBack,
+                    &format!("{what} accepted (HTTP {}).", response.status),
+                );
+                return Ok(operation);
+            }
+            Delivery::Answered(response) if SEND_RETRY_STATUSES.contains(&response.status) => {
+                audit(
+                    ctx,
+                    report,
+                    request,
+                    kind,
+                    Delivered::Refused,
+                    Some(&response),
+                );
+                let delay = response.retry_after().filter(|d| !d.is_zero());
+                (platform.rejection(&response), delay)
+            }
+            Delivery::Answered(response) => {
+                let error = platform.rejection(&response);
+                if matches!(response.status, 500 | 502 | 504) {
+                    // The server (or a gateway in front of it) failed while handling it: it
+                    // may have acted.
+                    audit(
+                        ctx,
+                        report,
+                        request,
+                        kind,
+                        Delivered::Ambiguous,
+                        Some(&response),
+                    );
+                    return settle_doubt(platform, ctx, report, (kind, what), sent_at, error).await;
+                }
+                audit(
+                    ctx,
+                    report,
+                    request,
+                    kind,
+                    Delivered::Refused,
+                    Some(&response),
+                );
                 report.sent = before;
                 if !matches!(error, Error::NothingToRollBack(_)) {
                     return Err(error);
                 }
                 // The upgrade may have ended, or someone else rolled it back, since we looked.
+                return look_again(platform, ctx, report, error).await;
             }
-            error
-        }
-        Delivery::Ambiguous(error) => error,
-        Delivery::NotSent(error) => {
-            report.sent = before;
+            Delivery::Ambiguous(error) => {
+                audit(ctx, report, request, kind, Delivered::Ambiguous, None);
+                return settle_doubt(platform, ctx, report, (kind, what), sent_at, error).await;
+            }
+            Delivery::NotSent { error, retry } => {
+                audit(ctx, report, request, kind, Delivered::NotSent, None);
+                if !retry {
+                    report.sent = before;
+                    return Err(error);
+                }
+                (error, None)
+            }
+        };
+        // Provably not acted on.
+        report.sent = before;
+        if resends == MAX_RESENDS {
             return Err(error);
         }
-    };
+        let delay = delay.unwrap_or_else(|| backoff(resends));
+        resends += 1;
+        ctx.printer.note(
+            report.phase,
+            &format!(
+                "{what} not taken ({error}); checking the state again before sending it again in {}.",
+                humantime::format_duration(Duration::from_millis(
+                    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
+                ))
+            ),
+        );
+        tokio::time::sleep(delay).await;
+        let snapshot = platform.read().await?;
+        report.update(&snapshot);
+        ctx.printer.progress(snapshot.phase, &snapshot.progress);
+        match kind {
+            Kind::Rollback => match platform.decide(&snapshot) {
+                Decision::RollBack => {}
+                Decision::Attach => {
+                    report.sent = Sent::Running;
+                    ctx.printer.note(
+                        snapshot.phase,
+                        "A rollback is running now; waiting for it instead of sending another.",
+                    );
+                    return Ok(None);
+                }
+                Decision::Nothing(reason) => {
+                    return Err(Error::NothingToRollBack(Problem::new(format!(
+                        "nothing to roll back for {} any more: {reason}",
+                        report.target
+                    ))));
+                }
+                Decision::Refuse(error) => return Err(error),
+            },
+            Kind::Step if !snapshot.phase.is_active() => {
+                return Err(Error::Platform(Problem::new(format!(
+                    "the {} was not taken, and {} now reports {} ({}); it was not sent again",
+                    what.to_lowercase(),
+                    report.target,
+                    snapshot.phase.as_str(),
+                    snapshot.platform_state.as_deref().unwrap_or("no state")
+                ))));
+            }
+            Kind::Step => {}
+        }
+    }
+}
+
+/// After the platform refused the rollback as having nothing to roll back: a rollback that
+/// started meanwhile is waited for; otherwise the refusal stands.
+async fn look_again(
+    platform: &impl Rollback,
+    ctx: &Ctx<'_>,
+    report: &mut Report,
+    refusal: Error,
+) -> Result<Option<String>, Error> {
+    ctx.printer.note(
+        report.phase,
+        &format!("{refusal}; reading the state again."),
+    );
+    match platform.read().await {
+        Ok(snapshot) if matches!(snapshot.phase, Phase::RollingBack | Phase::RolledBack) => {
+            report.update(&snapshot);
+            report.sent = Sent::Running;
+            Ok(None)
+        }
+        Ok(snapshot) => {
+            report.update(&snapshot);
+            Err(refusal)
+        }
+        Err(read_error) => {
+            tracing::debug!("re-reading the state failed: {read_error}");
+            Err(refusal)
+        }
+    }
+}
+
+/// The request may or may not have been received: never send it again; read the state and
+/// wait for the rollback if it shows one, otherwise say plainly that nobody knows.
+async fn settle_doubt(
+    platform: &impl Rollback,
+    ctx: &Ctx<'_>,
+    report: &mut Report,
+    (kind, what): (Kind, &str),
+    sent_at: SystemTime,
+    doubt: Error,
+) -> Result<Option<String>, Error> {
     ctx.printer.note(
         report.phase,
         &format!("{doubt}; reading the state again instead of sending the request twice."),
     );
+    if kind == Kind::Rollback {
+        platform.expect_rollback(sent_at);
+    }
+    let unconfirmed = |now: String| {
+        let problem = doubt.problem();
+        Error::Unconfirmed(Problem {
+            message: format!(
+                "the {} request may or may not have been received ({doubt}); {now}; check with `status` before trying again",
+                what.to_lowercase()
+            ),
+            ..problem
+        })
+    };
     match platform.read().await {
         Ok(snapshot) => {
             report.update(&snapshot);
+            ctx.printer.progress(snapshot.phase, &snapshot.progress);
             if matches!(snapshot.phase, Phase::RollingBack | Phase::RolledBack) {
                 report.sent = Sent::Running;
-                Ok(None)
-            } else {
-                Err(doubt)
+                return Ok(None);
             }
+            Err(unconfirmed(format!(
+                "{} is now {} ({})",
+                report.target,
+                snapshot.phase.as_str(),
+                snapshot.platform_state.as_deref().unwrap_or("no state")
+            )))
         }
-        Err(read_error) => {
-            tracing::debug!("re-reading the state failed: {read_error}");
-            Err(doubt)
+        Err(read_error) => Err(unconfirmed(format!(
+            "reading the state afterwards failed: {read_error}"
+        ))),
+    }
+}
+
+/// Appends a sent request to the audit trail; a failure to write it is a warning.
+fn audit(
+    ctx: &Ctx<'_>,
+    report: &Report,
+    request: &Request,
+    kind: Kind,
+    fate: Delivered,
+    response: Option<&Response>,
+) {
+    let outcome = serde_json::to_value(fate)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut entry = ctx
+        .audit
+        .entry("request", report.platform, &report.target, &outcome);
+    entry.kind = Some(kind);
+    entry.method = Some(request.method.to_string());
+    entry.url = Some(request.url.to_string());
+    if let Some(response) = response {
+        entry.http_status = Some(response.status);
+        if response.url != request.url {
+            entry.sent_to = Some(response.url.to_string());
         }
+    }
+    if let Err(warning) = ctx.audit.append(&entry) {
+        ctx.printer.warn(&warning);
     }
 }
 
@@ -191,7 +426,7 @@ pub async fn step(
     what: &str,
     question: &str,
 ) -> Result<(), Error> {
-    if !send_confirmed(platform, ctx, report, request, what, question).await? {
+    if !send_confirmed(platform, ctx, report, request, (Kind::Step, what), question).await? {
         return Ok(());
     }
     if ctx.global.no_wait {
@@ -238,7 +473,7 @@ async fn poll_until_still(
                 ctx,
                 report,
                 &step.request,
-                &step.what,
+                (Kind::Step, &step.what),
                 &step.question,
             )
             .await?;

@@ -6,8 +6,11 @@ mod cloudsvc;
 mod engine;
 mod sf;
 
+use std::cell::OnceCell;
+
 use tokio::time::Instant;
 
+use crate::audit::Audit;
 use crate::cli::{AppAction, ArcgisAction, Cli, CloudsvcAction, ClusterAction, Command, SfScope};
 use crate::error::{Error, Problem};
 use crate::http::{ClientOptions, HttpClient};
@@ -20,6 +23,7 @@ use crate::wait::{self, Stop};
 pub struct Ctx<'a> {
     pub global: &'a Global,
     pub printer: &'a Printer,
+    pub audit: &'a Audit,
 }
 
 /// The platform's HTTP client; `--insecure` is said out loud.
@@ -39,8 +43,20 @@ pub async fn run(cli: Cli) -> u8 {
     let printer = Printer::new(format, cli.global.quiet, color);
     let (platform, target, action, place) = describe(&cli.command);
     let mut report = Report::new(platform, target, action, place, cli.global.dry_run);
-    let result = execute(&cli, &printer, &mut report).await;
+    let audit = OnceCell::new();
+    let result = execute(&cli, &printer, &mut report, &audit).await;
     report.finish(result, cli.global.if_upgrading);
+    if let Some(audit) = audit.get().filter(|a| a.wrote()) {
+        let outcome = serde_json::to_value(report.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut entry = audit.entry("result", report.platform, &report.target, &outcome);
+        entry.exit_code = Some(report.exit_code);
+        if let Err(warning) = audit.append(&entry) {
+            printer.warn(&warning);
+        }
+    }
     printer.result(&report);
     report.exit_code
 }
@@ -109,15 +125,22 @@ fn reads_stdin(command: &Command) -> bool {
     }
 }
 
-async fn execute(cli: &Cli, printer: &Printer, report: &mut Report) -> Result<(), Error> {
+async fn execute(
+    cli: &Cli,
+    printer: &Printer,
+    report: &mut Report,
+    audit: &OnceCell<Audit>,
+) -> Result<(), Error> {
     let profile = settings::load_profile(&cli.global)?;
     for warning in &profile.warnings {
         printer.warn(warning);
     }
     let global = settings::global(&cli.global, &profile, reads_stdin(&cli.command))?;
+    let audit = audit.get_or_init(|| Audit::new(global.audit_log.clone()));
     let ctx = Ctx {
         global: &global,
         printer,
+        audit,
     };
     let deadline = Instant::now() + global.timeout;
     let work = async {

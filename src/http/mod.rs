@@ -17,6 +17,7 @@ use serde::Serialize;
 use tracing::{debug, info};
 
 use crate::error::{Error, Problem};
+pub use retry::{SEND_RETRY_STATUSES, backoff};
 pub use tls::{IdentityFile, IdentitySource, TlsOptions};
 
 /// The most we read of one answer: status documents are kilobytes.
@@ -187,11 +188,13 @@ impl Response {
 /// What became of a mutating request.
 #[derive(Debug)]
 pub enum Delivery {
-    /// The server answered (any status; 429/503 only once retries ran out).
+    /// The server answered (any status, 429 and 503 included: the caller decides).
     Answered(Response),
-    /// Provably not acted on: no connection could be made.
-    NotSent(Error),
-    /// It may or may not have been received (timeout, reset, a cut-off answer).
+    /// Provably not acted on: no connection could be made. `retry`: whether trying again may
+    /// help (a refused connection may; a refused TLS certificate will not).
+    NotSent { error: Error, retry: bool },
+    /// It may or may not have been received (timeout, reset, a broken TLS stream or an
+    /// unreadable answer after the request left).
     Ambiguous(Error),
 }
 
@@ -201,8 +204,11 @@ enum Failure {
     NotSent(Error),
     /// The request may have reached the server.
     Ambiguous(Error),
-    /// Retrying cannot help (TLS trust, refused client certificate, oversize answer).
+    /// The request never left and retrying cannot help (TLS trust, refused client certificate).
     Final(Error),
+    /// The server answered, but the answer cannot be read (over the size cap): a read is not
+    /// worth repeating, and a mutating request may have been acted on.
+    Unreadable(Error),
 }
 
 struct Header {
@@ -387,7 +393,7 @@ impl HttpClient {
                     (Ok(response), delay)
                 }
                 Ok(response) => return Ok(response),
-                Err(Failure::Final(error)) => return Err(error),
+                Err(Failure::Final(error) | Failure::Unreadable(error)) => return Err(error),
                 Err(Failure::NotSent(error) | Failure::Ambiguous(error)) => {
                     (Err(error), retry::backoff(attempt))
                 }
@@ -410,31 +416,19 @@ impl HttpClient {
         }
     }
 
-    /// A mutating request, sent at most once unless the server provably did not act on it.
+    /// A mutating request, sent exactly once: whether and when to send it again is the
+    /// caller's decision, after it has checked the precondition again (`engine::send`).
     pub async fn send_once(&self, request: &Request) -> Delivery {
-        let mut attempt = 0;
-        loop {
-            let (last, delay) = match self.attempt(request).await {
-                Ok(response) if retry::SEND_RETRY_STATUSES.contains(&response.status) => {
-                    let delay = response
-                        .retry_after()
-                        .unwrap_or_else(|| retry::backoff(attempt));
-                    (Delivery::Answered(response), delay)
-                }
-                Ok(response) => return Delivery::Answered(response),
-                Err(Failure::NotSent(error)) => (Delivery::NotSent(error), retry::backoff(attempt)),
-                Err(Failure::Ambiguous(error)) => return Delivery::Ambiguous(error),
-                Err(Failure::Final(error)) => return Delivery::NotSent(error),
-            };
-            if attempt == retry::MAX_RETRIES {
-                return last;
+        match self.attempt(request).await {
+            Ok(response) => Delivery::Answered(response),
+            Err(Failure::NotSent(error)) => Delivery::NotSent { error, retry: true },
+            Err(Failure::Final(error)) => Delivery::NotSent {
+                error,
+                retry: false,
+            },
+            Err(Failure::Ambiguous(error) | Failure::Unreadable(error)) => {
+                Delivery::Ambiguous(error)
             }
-            attempt += 1;
-            debug!(
-                "{} {} not taken; retry {attempt} in {delay:?}",
-                request.method, request.url
-            );
-            tokio::time::sleep(delay).await;
         }
     }
 
@@ -511,7 +505,10 @@ impl HttpClient {
         };
         if let Some(tls) = find_rustls_error(&error) {
             use rustls::AlertDescription as A;
-            return Failure::Final(match tls {
+            return match tls {
+                // Refusals of the handshake itself: the server took no request. With TLS 1.3
+                // a refused client certificate shows only after the handshake, but the server
+                // still acted on nothing.
                 rustls::Error::AlertReceived(
                     A::BadCertificate
                     | A::CertificateRequired
@@ -521,14 +518,22 @@ impl HttpClient {
                     | A::CertificateExpired
                     | A::CertificateRevoked
                     | A::UnsupportedCertificate,
-                ) => Error::Auth(Problem::new(format!(
+                ) => Failure::Final(Error::Auth(Problem::new(format!(
                     "{host} refused the TLS client certificate ({tls}); check --cert"
+                )))),
+                rustls::Error::InvalidCertificate(reason) => {
+                    Failure::Final(Error::unreachable(format!(
+                        "TLS: the server certificate of {host} is not trusted ({reason:?}); pass its CA with --ca"
+                    )))
+                }
+                other if error.is_connect() => Failure::Final(Error::unreachable(format!(
+                    "TLS with {host} failed: {other}"
                 ))),
-                rustls::Error::InvalidCertificate(reason) => Error::unreachable(format!(
-                    "TLS: the server certificate of {host} is not trusted ({reason:?}); pass its CA with --ca"
-                )),
-                other => Error::unreachable(format!("TLS with {host} failed: {other}")),
-            });
+                // The handshake was done and the request may have left: the stream broke after.
+                other => Failure::Ambiguous(Error::unreachable(format!(
+                    "the TLS connection to {host} broke: {other}"
+                ))),
+            };
         }
         // The innermost cause says what happened ("Connection refused"); the outer layers
         // only repeat that a request failed.
@@ -551,7 +556,7 @@ impl HttpClient {
 }
 
 fn too_large(url: &Url) -> Failure {
-    Failure::Final(Error::unexpected(format!(
+    Failure::Unreadable(Error::unexpected(format!(
         "the answer from {url} is larger than {} MiB; stopped reading it",
         MAX_BODY / (1024 * 1024)
     )))

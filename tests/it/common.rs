@@ -26,14 +26,22 @@ impl Run {
     }
 }
 
-/// The binary with an environment that holds nothing of the developer's machine.
+/// The binary with an environment that holds nothing of the developer's machine. Each run gets
+/// its own state directory, so that the audit trail of one test never steers another.
 pub fn rollback() -> std::process::Command {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
     let home = std::env::temp_dir().join("rollback-it-home");
+    let state = std::env::temp_dir().join(format!(
+        "rollback-it-state/{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    ));
     let mut cmd = std::process::Command::new(assert_cmd::cargo_bin!("rollback"));
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", &home)
         .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", state)
         .stdin(std::process::Stdio::null());
     cmd
 }

@@ -532,7 +532,7 @@ async fn e_accessdenied_exits_4() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn post_503_is_retried_then_exits_6() {
+async fn post_503_is_resent_after_rechecking_then_exits_6() {
     let server = MockServer::start().await;
     let uri = server.uri();
     mount_get(
@@ -549,8 +549,25 @@ async fn post_503_is_retried_then_exits_6() {
     .await;
     let run = run_args(&args(&uri, &["app", "start", "myapp~app1", "--json"]), &[]).await;
     assert_eq!(run.code, 6, "{run:?}");
-    // 503 proves the server did not act on it, so the POST may be repeated (1 + 3 retries).
-    assert_eq!(requests_with_method(&server, "POST").await.len(), 4);
+    // 503 proves the server did not act on it, so the POST may be repeated (1 + 2 resends),
+    // each time after reading the precondition again.
+    assert_eq!(
+        requests(&server).await,
+        [
+            format!("GET {APP_PROGRESS}?api-version=6.0"),
+            format!("POST {APP_ROLLBACK}?api-version=6.0"),
+            format!("GET {APP_PROGRESS}?api-version=6.0"),
+            format!("POST {APP_ROLLBACK}?api-version=6.0"),
+            format!("GET {APP_PROGRESS}?api-version=6.0"),
+            format!("POST {APP_ROLLBACK}?api-version=6.0"),
+        ]
+    );
+    assert_eq!(
+        run.stderr.matches("Rollback not taken (POST").count(),
+        2,
+        "{}",
+        run.stderr
+    );
     let message = "POST /Applications/myapp~app1/$/RollbackUpgrade answered HTTP 503 FABRIC_E_NOT_READY: not ready";
     assert_doc(
         &run.json(),
@@ -616,7 +633,7 @@ async fn ambiguous_500_on_post_rereads_and_attaches() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn ambiguous_504_on_post_without_rollback_exits_6() {
+async fn ambiguous_504_on_post_without_rollback_exits_1_unconfirmed() {
     let server = MockServer::start().await;
     let uri = server.uri();
     mount_get(
@@ -632,10 +649,9 @@ async fn ambiguous_504_on_post_without_rollback_exits_6() {
     )
     .await;
     let run = run_args(&args(&uri, &["app", "start", "myapp~app1", "--json"]), &[]).await;
-    assert_eq!(run.code, 6, "{run:?}");
+    assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
-    let message =
-        "POST /Applications/myapp~app1/$/RollbackUpgrade answered HTTP 504 FABRIC_E_TIMEOUT: slow";
+    let message = "the rollback request may or may not have been received (POST /Applications/myapp~app1/$/RollbackUpgrade answered HTTP 504 FABRIC_E_TIMEOUT: slow); myapp~app1 is now upgrading (RollingForwardInProgress); check with `status` before trying again";
     assert_doc(
         &run.json(),
         doc(
@@ -643,10 +659,10 @@ async fn ambiguous_504_on_post_without_rollback_exits_6() {
             "myapp~app1",
             "start",
             json!({
-                "outcome": "error", "exit_code": 6, "phase": "upgrading",
+                "outcome": "error", "exit_code": 1, "phase": "upgrading",
                 "platform_state": "RollingForwardInProgress", "from_version": "2.0.0",
                 "requests": [post_record(format!("{uri}{APP_ROLLBACK}?api-version=6.0"))],
-                "error": error("unreachable", message, Some(504), Some("FABRIC_E_TIMEOUT")),
+                "error": error("unconfirmed", message, Some(504), Some("FABRIC_E_TIMEOUT")),
                 "detail": app("RollingForwardInProgress", 1),
             }),
         ),

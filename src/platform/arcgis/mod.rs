@@ -3,6 +3,8 @@
 //! is held). Every answer is checked for ArcGIS's error envelopes, which arrive with HTTP 200.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::{Method, Url};
@@ -268,8 +270,11 @@ pub fn envelope(response: &Response) -> Result<Value, Error> {
     })
 }
 
+/// Job messages kept from one reading: a job can log without end, memory must not grow with it.
+pub const MAX_MESSAGES: usize = 500;
+
 /// One message of the upgrades job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 struct JobMessage {
     text: String,
     when: Option<i64>,
@@ -281,33 +286,57 @@ struct JobMessage {
 struct Job {
     state: String,
     code: Option<i64>,
+    /// The last [`MAX_MESSAGES`] messages, in the server's order.
     messages: Vec<JobMessage>,
+    /// Messages before those, not kept.
+    dropped: usize,
+    /// The newest `when` among all messages, kept or not.
+    newest: Option<i64>,
+    /// The last "rollback started" message (code 2072), kept or not.
+    rollback: Option<JobMessage>,
 }
 
-fn parse_job(value: &Value, url: &str) -> Result<Job, Error> {
-    let Some(status) = value.get("status").filter(|s| s.is_object()) else {
+fn job_message(m: &Value) -> JobMessage {
+    JobMessage {
+        text: m
+            .get("message")
+            .and_then(Value::as_str)
+            .map_or_else(|| m.to_string(), str::to_string),
+        when: m.get("when").and_then(epoch_ms),
+        code: m.get("code").and_then(epoch_ms),
+    }
+}
+
+/// Reads the job, and cuts the document's message list down to the last [`MAX_MESSAGES`],
+/// saying how many went (`status.messages_dropped`), so that what is kept stays small.
+fn parse_job(value: &mut Value, url: &str) -> Result<Job, Error> {
+    let Some(status) = value.get_mut("status").filter(|s| s.is_object()) else {
         return Err(Error::unexpected(format!(
             "{url}/admin/system/upgrades answered without a status object: {}",
             excerpt(value.to_string().as_bytes(), 200)
         )));
     };
-    let messages = status
-        .get("messages")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .map(|m| JobMessage {
-                    text: m
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .map_or_else(|| m.to_string(), str::to_string),
-                    when: m.get("when").and_then(epoch_ms),
-                    code: m.get("code").and_then(epoch_ms),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut newest = None;
+    let mut rollback = None;
+    let mut dropped = 0;
+    let mut messages = Vec::new();
+    if let Some(items) = status.get_mut("messages").and_then(Value::as_array_mut) {
+        for item in items.iter() {
+            let when = item.get("when").and_then(epoch_ms);
+            newest = newest.max(when);
+            if item.get("code").and_then(epoch_ms) == Some(ROLLBACK_STARTED) {
+                rollback = Some(job_message(item));
+            }
+        }
+        dropped = items.len().saturating_sub(MAX_MESSAGES);
+        items.drain(..dropped);
+        messages = items.iter().map(job_message).collect();
+    }
+    if dropped > 0
+        && let Some(map) = status.as_object_mut()
+    {
+        map.insert("messages_dropped".into(), dropped.into());
+    }
     Ok(Job {
         state: status
             .get("state")
@@ -316,6 +345,9 @@ fn parse_job(value: &Value, url: &str) -> Result<Job, Error> {
             .to_string(),
         code: status.get("code").and_then(epoch_ms),
         messages,
+        dropped,
+        newest,
+        rollback,
     })
 }
 
@@ -467,14 +499,36 @@ pub fn choose(
 struct Tracking {
     /// The newest job message when the run first looked.
     baseline: Option<i64>,
-    /// The newest job message shown.
-    shown: Option<i64>,
+    /// How often each message (by when, code and text) appeared in the last reading: a message
+    /// is new when it appears more often than that, whatever its `when`.
+    seen: HashMap<u64, usize>,
+    /// Messages dropped from the readings so far, as last said.
+    dropped_said: usize,
     /// When our rollback was accepted.
     accepted_at: Option<Instant>,
+    /// A rollback sent at this time (epoch ms), by this run or a run on this machine moments
+    /// ago, may have been received: a job that shows it is that rollback.
+    expected_since: Option<i64>,
     /// Polls since acceptance in which the job did not show.
     unseen_rounds: u32,
+    /// The last rollback the job reported (its "rollback started" message).
+    last_rollback: Option<JobMessage>,
     chosen: Option<RollbackOption>,
     last_detail: Value,
+}
+
+fn message_key(message: &JobMessage) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    message.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A job message's time for a line of text.
+fn message_time(message: &JobMessage) -> String {
+    match message.when {
+        Some(when) => humantime::format_rfc3339_seconds(system_time(when)).to_string(),
+        None => "no time".into(),
+    }
 }
 
 /// One deployment's patch rollback.
@@ -504,39 +558,69 @@ impl ArcgisTarget {
 
     fn judge(&self, job: Job, detail: Value) -> Snapshot {
         let mut t = self.tracking.borrow_mut();
-        let newest = job.messages.iter().filter_map(|m| m.when).max();
-        let first_look = t.baseline.is_none() && t.shown.is_none();
+        let newest = job.newest;
+        let first_look = t.baseline.is_none();
         if first_look {
             t.baseline = newest.or(Some(i64::MIN));
-            t.shown = t.baseline;
         }
-        let mut fresh: Vec<&JobMessage> = job
-            .messages
-            .iter()
-            .filter(|m| m.when.is_some_and(|w| Some(w) > t.shown))
-            .collect();
-        fresh.sort_by_key(|m| m.when);
-        let events = fresh
-            .iter()
-            .map(|m| {
-                let at = humantime::format_rfc3339_seconds(system_time(m.when.unwrap_or(0)));
-                format!("[{at}] {}", m.text)
-            })
-            .collect();
-        if newest > t.shown {
-            t.shown = newest;
+        let mut counts: HashMap<u64, usize> = HashMap::new();
+        for message in &job.messages {
+            *counts.entry(message_key(message)).or_default() += 1;
         }
-        let rollback_job = job
-            .messages
-            .iter()
-            .any(|m| m.code == Some(ROLLBACK_STARTED));
+        let mut events = Vec::new();
+        if !first_look {
+            // The messages beyond those seen before, in the server's order.
+            let mut new: HashMap<u64, usize> = counts
+                .iter()
+                .map(|(key, n)| {
+                    (
+                        *key,
+                        n.saturating_sub(t.seen.get(key).copied().unwrap_or(0)),
+                    )
+                })
+                .collect();
+            let mut fresh: Vec<&JobMessage> = Vec::new();
+            for message in job.messages.iter().rev() {
+                if let Some(n) = new.get_mut(&message_key(message)).filter(|n| **n > 0) {
+                    *n -= 1;
+                    fresh.push(message);
+                }
+            }
+            fresh.reverse();
+            if job.dropped > t.dropped_said {
+                events.push(format!(
+                    "({} older job messages not kept; the last {MAX_MESSAGES} are)",
+                    job.dropped
+                ));
+            }
+            events.extend(
+                fresh
+                    .iter()
+                    .map(|m| format!("[{}] {}", message_time(m), m.text)),
+            );
+        }
+        t.seen = counts;
+        t.dropped_said = t.dropped_said.max(job.dropped);
+        if job.rollback.is_some() {
+            t.last_rollback.clone_from(&job.rollback);
+        }
+        let rollback_job = job.rollback.is_some();
+        // The rollback this run expects has shown in the job (its "rollback started" message
+        // came after it was sent; a minute of clock difference allowed).
+        let expected_shown = t.expected_since.is_some_and(|since| {
+            job.rollback
+                .as_ref()
+                .and_then(|m| m.when)
+                .is_some_and(|when| when >= since.saturating_sub(60_000))
+        });
         let since_baseline = newest.is_some() && newest > t.baseline;
-        let accepted = t.accepted_at.is_some();
+        let accepted = t.accepted_at.is_some() || t.expected_since.is_some();
         let (mut phase, mut moving) = match job.state.as_str() {
             "no_upgrade" => (Phase::Idle, false),
             "in_progress" if accepted || rollback_job => (Phase::RollingBack, true),
             "in_progress" => (Phase::Upgrading, true),
-            "success" if accepted && since_baseline => (Phase::RolledBack, false),
+            "success" if t.accepted_at.is_some() && since_baseline => (Phase::RolledBack, false),
+            "success" if expected_shown => (Phase::RolledBack, false),
             "success" if accepted => (Phase::Idle, false),
             "success" if rollback_job => (Phase::RolledBack, false),
             "success" => (Phase::Idle, false),
@@ -559,6 +643,7 @@ impl ArcgisTarget {
         if let Some(last) = &last {
             progress.push_str(&format!(": {last}"));
         }
+        let mut failure = None;
         if accepted && phase == Phase::Idle {
             // The job of our rollback may not show at once.
             t.unseen_rounds += 1;
@@ -568,26 +653,32 @@ impl ArcgisTarget {
                 progress = format!("waiting for the rollback job to show ({progress})");
             } else {
                 phase = Phase::Unknown;
+                failure = Some(Problem::new(format!(
+                    "the rollback job did not show in {GRACE_ROUNDS} reads after the rollback was sent; the rollback request may or may not have been received: the job reports state {:?}{code}; check with `status` before trying again",
+                    job.state
+                )));
             }
         }
-        let failure = (phase == Phase::Unknown).then(|| {
-            let recent: Vec<String> = job
-                .messages
-                .iter()
-                .rev()
-                .take(3)
-                .rev()
-                .map(|m| m.text.clone())
-                .collect();
-            Problem::new(format!(
-                "the upgrades job reports state {:?}{code}{}",
-                job.state,
-                if recent.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", recent.join(" / "))
-                }
-            ))
+        let failure = failure.or_else(|| {
+            (phase == Phase::Unknown).then(|| {
+                let recent: Vec<String> = job
+                    .messages
+                    .iter()
+                    .rev()
+                    .take(3)
+                    .rev()
+                    .map(|m| m.text.clone())
+                    .collect();
+                Problem::new(format!(
+                    "the upgrades job reports state {:?}{code}{}",
+                    job.state,
+                    if recent.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", recent.join(" / "))
+                    }
+                ))
+            })
         });
         t.last_detail = detail.clone();
         Snapshot {
@@ -644,8 +735,11 @@ impl Rollback for ArcgisTarget {
     }
 
     async fn read(&self) -> Result<Snapshot, Error> {
-        let waiting = self.tracking.borrow().accepted_at.is_some();
-        let (value, _) = match self.client.call("/admin/system/upgrades", Vec::new()).await {
+        let waiting = {
+            let t = self.tracking.borrow();
+            t.accepted_at.is_some() || t.expected_since.is_some()
+        };
+        let (mut value, _) = match self.client.call("/admin/system/upgrades", Vec::new()).await {
             Ok(answer) => answer,
             Err(Error::Auth(p)) if waiting => {
                 let message = if is_token_code(&p) {
@@ -663,7 +757,7 @@ impl Rollback for ArcgisTarget {
             Err(error) if waiting => return Ok(self.unavailable(&error)),
             Err(error) => return Err(error),
         };
-        match parse_job(&value, self.client.url()) {
+        match parse_job(&mut value, self.client.url()) {
             Ok(job) => Ok(self.judge(job, value)),
             Err(error) if waiting => Ok(self.unavailable(&error)),
             Err(error) => Err(error),
@@ -673,6 +767,20 @@ impl Rollback for ArcgisTarget {
     fn decide(&self, snapshot: &Snapshot) -> Decision {
         let state = snapshot.platform_state.as_deref().unwrap_or("no state");
         match snapshot.phase {
+            // The last job was a rollback: `previous` would now remove a further patch, which
+            // a retried step must never do by accident.
+            Phase::RolledBack if !matches!(self.to, Some(Choice::Id(_))) => {
+                let done = self
+                    .tracking
+                    .borrow()
+                    .last_rollback
+                    .as_ref()
+                    .map(|m| format!(" ({} at {})", m.text, message_time(m)))
+                    .unwrap_or_default();
+                Decision::Nothing(format!(
+                    "the last job already rolled back a patch{done}; to roll back a further patch, name it with --to ID (see `rollback arcgis targets`)"
+                ))
+            }
             Phase::Idle | Phase::RolledBack => Decision::RollBack,
             Phase::RollingBack => Decision::Attach,
             Phase::Upgrading => Decision::Nothing(format!(
@@ -686,6 +794,18 @@ impl Rollback for ArcgisTarget {
                 }),
             )),
         }
+    }
+
+    fn expect_rollback(&self, since: SystemTime) -> bool {
+        let ms = since
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_millis()).ok())
+            .unwrap_or(0);
+        let mut t = self.tracking.borrow_mut();
+        t.expected_since = Some(ms);
+        t.unseen_rounds = 0;
+        true
     }
 
     async fn prepare(&self, _snapshot: &Snapshot) -> Result<(), Error> {
@@ -813,17 +933,18 @@ mod tests {
             let _ = parse_options(&doc);
             let job = serde_json::json!({ "status": status });
             let t = target();
-            if let Ok(parsed) = parse_job(&job, "u") {
+            let mut job = job;
+            if let Ok(parsed) = parse_job(&mut job, "u") {
                 let _ = t.judge(parsed, job.clone());
             }
-            let _ = parse_job(&doc, "u");
+            let _ = parse_job(&mut doc.clone(), "u");
         }
 
         #[test]
         fn unknown_states_are_unknown_with_the_raw_state(state in "[a-z_]{1,16}", extra in arb_json()) {
             prop_assume!(!["no_upgrade", "in_progress", "success"].contains(&state.as_str()));
-            let job = serde_json::json!({"status": {"state": state, "code": 9, "messages": [], "x": extra}, "more": 1});
-            let snapshot = target().judge(parse_job(&job, "u").unwrap(), job.clone());
+            let mut job = serde_json::json!({"status": {"state": state, "code": 9, "messages": [], "x": extra}, "more": 1});
+            let snapshot = target().judge(parse_job(&mut job, "u").unwrap(), job.clone());
             prop_assert_eq!(snapshot.phase, Phase::Unknown);
             prop_assert_eq!(snapshot.platform_state.as_deref(), Some(state.as_str()));
             prop_assert_eq!(snapshot.detail, job);

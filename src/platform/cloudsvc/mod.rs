@@ -68,6 +68,9 @@ pub struct CloudsvcClient {
 struct Tracking {
     /// A request of ours (the rollback or a walk) was accepted.
     accepted: bool,
+    /// A rollback of ours may have been received without an answer saying so: an update that
+    /// no longer allows a rollback is taken to be that rollback.
+    expected: bool,
     operation: Option<String>,
     operation_done: bool,
     walked: BTreeSet<u32>,
@@ -245,7 +248,7 @@ impl CloudsvcTarget {
 
     /// The snapshot for a deployment, given what this run has done.
     fn judge(&self, state: DeploymentState) -> Snapshot {
-        let tracking = self.tracking.borrow();
+        let mut tracking = self.tracking.borrow_mut();
         let d = &state.deployment;
         let status = d.status.clone().unwrap_or_else(|| "no Status".into());
         let detail = serde_json::to_value(d).unwrap_or_default();
@@ -282,6 +285,11 @@ impl CloudsvcTarget {
             return snapshot;
         }
         snapshot.moving = true;
+        if tracking.expected && !tracking.accepted && !model::flag(&d.rollback_allowed) {
+            // It allowed a rollback before ours left; now it does not: ours is running
+            // (the API has no other sign of a rollback in progress).
+            tracking.accepted = true;
+        }
         if !tracking.accepted {
             // A rollback may not be sent, and the API does not say whether one is running.
             snapshot.phase = if model::flag(&d.rollback_allowed) {
@@ -495,6 +503,11 @@ impl Rollback for CloudsvcTarget {
 
     fn rejection(&self, response: &Response) -> Error {
         self.error(response)
+    }
+
+    fn expect_rollback(&self, _since: std::time::SystemTime) -> bool {
+        self.tracking.borrow_mut().expected = true;
+        true
     }
 
     fn accepted(&self, response: &Response) -> Result<Option<String>, Error> {
