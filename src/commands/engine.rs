@@ -25,9 +25,16 @@ pub async fn start(
     report.update(&snapshot);
     ctx.printer.progress(snapshot.phase, &snapshot.progress);
     let mut decision = platform.decide(&snapshot);
-    if matches!(decision, Decision::RollBack | Decision::Nothing(_))
+    // Only where the platform may not show that rollback yet: a completed rollback it does
+    // show needs no guessing.
+    let unsettled = match decision {
+        Decision::RollBack => true,
+        Decision::Nothing(_) => snapshot.moving,
+        Decision::Attach | Decision::Refuse(_) => false,
+    };
+    if unsettled
         && let Some(prior) = recent_rollback(platform, ctx, report)
-        && platform.expect_rollback(prior.at)
+        && platform.expect_rollback()
     {
         // A retried CI step, or a second `start` right after `--no-wait`: the platform may not
         // show that rollback yet. Look for it instead of sending another.
@@ -161,7 +168,6 @@ async fn send(
     let mut resends = 0;
     loop {
         report.sent = Sent::InFlight;
-        let sent_at = SystemTime::now();
         let delivery = platform.http().send_once(request).await;
         let (error, delay) = match delivery {
             Delivery::Answered(response) if response.is_success() => {
@@ -205,7 +211,7 @@ async fn send(
                         Delivered::Ambiguous,
                         Some(&response),
                     );
-                    return settle_doubt(platform, ctx, report, (kind, what), sent_at, error).await;
+                    return settle_doubt(platform, ctx, report, (kind, what), error).await;
                 }
                 audit(
                     ctx,
@@ -224,7 +230,7 @@ async fn send(
             }
             Delivery::Ambiguous(error) => {
                 audit(ctx, report, request, kind, Delivered::Ambiguous, None);
-                return settle_doubt(platform, ctx, report, (kind, what), sent_at, error).await;
+                return settle_doubt(platform, ctx, report, (kind, what), error).await;
             }
             Delivery::NotSent { error, retry } => {
                 audit(ctx, report, request, kind, Delivered::NotSent, None);
@@ -324,7 +330,6 @@ async fn settle_doubt(
     ctx: &Ctx<'_>,
     report: &mut Report,
     (kind, what): (Kind, &str),
-    sent_at: SystemTime,
     doubt: Error,
 ) -> Result<Option<String>, Error> {
     ctx.printer.note(
@@ -332,7 +337,7 @@ async fn settle_doubt(
         &format!("{doubt}; reading the state again instead of sending the request twice."),
     );
     if kind == Kind::Rollback {
-        platform.expect_rollback(sent_at);
+        platform.expect_rollback();
     }
     let unconfirmed = |now: String| {
         let problem = doubt.problem();

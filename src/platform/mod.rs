@@ -82,11 +82,11 @@ pub trait Rollback {
     fn accepted(&self, _response: &Response) -> Result<Option<String>, Error> {
         Ok(None)
     }
-    /// A rollback request sent at `since` (by this run, or by a run on this machine moments
-    /// ago) may have been received without this run seeing it accepted: from now on, judge the
-    /// state knowing that. `true` when that can change the judgement; platforms whose state
-    /// shows a rollback at once (Service Fabric) keep the default.
-    fn expect_rollback(&self, _since: std::time::SystemTime) -> bool {
+    /// A rollback request (sent by this run, or by a run on this machine moments ago) may have
+    /// been received without this run seeing it accepted: from now on, judge the state knowing
+    /// that. `true` when that can change the judgement; platforms whose state shows a rollback
+    /// at once (Service Fabric) keep the default.
+    fn expect_rollback(&self) -> bool {
         false
     }
     /// Work between the decision to roll back and the request (choosing among options).

@@ -910,3 +910,127 @@ async fn a_profile_names_the_password_by_variable_or_file() {
         run.stderr
     );
 }
+
+/// A job that logs without end: only the last messages are kept, and the drop is said.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_with_100k_messages_keeps_the_last_500() {
+    let many = |n: usize, state: &str| {
+        let mut messages: Vec<Value> =
+            vec![json!({"message": STARTED.0, "when": STARTED.1, "code": STARTED.2})];
+        messages.extend((0..n).map(|i| json!({"message": format!("step {i}"), "when": STARTED.1 + 1 + i as i64, "code": 2073})));
+        json!({"status": {"state": state, "code": 1, "messages": messages}})
+    };
+    let server = MockServer::start().await;
+    let url = format!("{}/arcgis", server.uri());
+    mount(
+        &server,
+        UP,
+        Seq::json(vec![
+            installed(),
+            many(100_000, "in_progress"),
+            many(100_010, "success"),
+        ]),
+    )
+    .await;
+    mount(
+        &server,
+        &format!("{UP}/checkRollback"),
+        Seq::json(vec![options()]),
+    )
+    .await;
+    mount(
+        &server,
+        &format!("{UP}/rollback"),
+        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
+    )
+    .await;
+    let run = run_args(
+        &args(&url, &["start", "--to", "previous", "--json"]),
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc = run.json();
+    let status = &doc["detail"]["status"];
+    let kept = status["messages"].as_array().unwrap();
+    assert_eq!(kept.len(), 500);
+    assert_eq!(status["messages_dropped"], 100_011 - 500);
+    assert_eq!(kept.last().unwrap()["message"], "step 100009");
+    assert!(
+        run.stderr
+            .contains("(99501 older job messages not kept; the last 500 are)\n"),
+        "{}",
+        &run.stderr[..run.stderr.len().min(2000)]
+    );
+    // The ten new messages of the last reading are shown, once each.
+    for i in 100_000..100_010 {
+        assert_eq!(
+            run.stderr.matches(&format!("] step {i}\n")).count(),
+            1,
+            "step {i}"
+        );
+    }
+}
+
+/// Messages with the same `when`, or none, are each shown once, in the server's order.
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_with_equal_or_no_time_are_shown_once_each() {
+    let twin = |text: &str| json!({"message": text, "when": STARTED.1 + 5, "code": 2073});
+    let started = json!({"message": STARTED.0, "when": STARTED.1, "code": STARTED.2});
+    let untimed = json!({"message": "no clock here", "code": 2075});
+    let doc = |state: &str, messages: Vec<Value>| json!({"status": {"state": state, "code": 1, "messages": messages}});
+    let server = MockServer::start().await;
+    let url = format!("{}/arcgis", server.uri());
+    mount(
+        &server,
+        UP,
+        Seq::json(vec![
+            installed(),
+            doc("in_progress", vec![started.clone(), twin("first twin")]),
+            doc(
+                "in_progress",
+                vec![started.clone(), twin("first twin"), twin("second twin")],
+            ),
+            doc(
+                "in_progress",
+                vec![
+                    started.clone(),
+                    twin("first twin"),
+                    twin("second twin"),
+                    untimed.clone(),
+                ],
+            ),
+            doc(
+                "success",
+                vec![started, twin("first twin"), twin("second twin"), untimed],
+            ),
+        ]),
+    )
+    .await;
+    mount(
+        &server,
+        &format!("{UP}/checkRollback"),
+        Seq::json(vec![options()]),
+    )
+    .await;
+    mount(
+        &server,
+        &format!("{UP}/rollback"),
+        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
+    )
+    .await;
+    let run = run_args(&args(&url, &["start", "--to", "previous"]), &[TOKEN_ENV]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let events: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("] "))
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect();
+    assert_eq!(
+        events,
+        [STARTED.0, "first twin", "second twin", "no clock here"],
+        "{}",
+        run.stderr
+    );
+}

@@ -7,12 +7,12 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::common::*;
 use crate::tls::{Pki, pfx, tls_front};
 
-const SUB: &str = "0123abcd-0000-4000-8000-0123456789ab";
+pub const SUB: &str = "0123abcd-0000-4000-8000-0123456789ab";
 const OP: &str = "5250805d51f2bf4fb2b7614bc03870de";
 const OP_DASHED: &str = "5250805d-51f2-bf4f-b2b7-614bc03870de";
 const NS: &str = "http://schemas.microsoft.com/windowsazure";
 
-fn slot_path() -> String {
+pub fn slot_path() -> String {
     format!("/{SUB}/services/hostedservices/mysvc/deploymentslots/production")
 }
 
@@ -25,7 +25,7 @@ fn op_path() -> String {
 }
 
 /// A `<Deployment>`: `upgrade` = (type, domain state, domain) while an update runs.
-fn deployment(upgrade: Option<(&str, &str, u32)>, rollback_allowed: bool) -> String {
+pub fn deployment(upgrade: Option<(&str, &str, u32)>, rollback_allowed: bool) -> String {
     let upgrade = upgrade
         .map(|(t, s, d)| {
             format!("<UpgradeStatus><UpgradeType>{t}</UpgradeType><CurrentUpgradeDomainState>{s}</CurrentUpgradeDomainState><CurrentUpgradeDomain>{d}</CurrentUpgradeDomain></UpgradeStatus>")

@@ -506,9 +506,9 @@ struct Tracking {
     dropped_said: usize,
     /// When our rollback was accepted.
     accepted_at: Option<Instant>,
-    /// A rollback sent at this time (epoch ms), by this run or a run on this machine moments
-    /// ago, may have been received: a job that shows it is that rollback.
-    expected_since: Option<i64>,
+    /// A rollback sent by this run or a run on this machine moments ago may have been received
+    /// without an answer saying so: a job that shows up is that rollback.
+    expected: bool,
     /// Polls since acceptance in which the job did not show.
     unseen_rounds: u32,
     /// The last rollback the job reported (its "rollback started" message).
@@ -605,22 +605,13 @@ impl ArcgisTarget {
             t.last_rollback.clone_from(&job.rollback);
         }
         let rollback_job = job.rollback.is_some();
-        // The rollback this run expects has shown in the job (its "rollback started" message
-        // came after it was sent; a minute of clock difference allowed).
-        let expected_shown = t.expected_since.is_some_and(|since| {
-            job.rollback
-                .as_ref()
-                .and_then(|m| m.when)
-                .is_some_and(|when| when >= since.saturating_sub(60_000))
-        });
         let since_baseline = newest.is_some() && newest > t.baseline;
-        let accepted = t.accepted_at.is_some() || t.expected_since.is_some();
+        let accepted = t.accepted_at.is_some() || t.expected;
         let (mut phase, mut moving) = match job.state.as_str() {
             "no_upgrade" => (Phase::Idle, false),
             "in_progress" if accepted || rollback_job => (Phase::RollingBack, true),
             "in_progress" => (Phase::Upgrading, true),
-            "success" if t.accepted_at.is_some() && since_baseline => (Phase::RolledBack, false),
-            "success" if expected_shown => (Phase::RolledBack, false),
+            "success" if accepted && since_baseline => (Phase::RolledBack, false),
             "success" if accepted => (Phase::Idle, false),
             "success" if rollback_job => (Phase::RolledBack, false),
             "success" => (Phase::Idle, false),
@@ -737,7 +728,7 @@ impl Rollback for ArcgisTarget {
     async fn read(&self) -> Result<Snapshot, Error> {
         let waiting = {
             let t = self.tracking.borrow();
-            t.accepted_at.is_some() || t.expected_since.is_some()
+            t.accepted_at.is_some() || t.expected
         };
         let (mut value, _) = match self.client.call("/admin/system/upgrades", Vec::new()).await {
             Ok(answer) => answer,
@@ -796,14 +787,9 @@ impl Rollback for ArcgisTarget {
         }
     }
 
-    fn expect_rollback(&self, since: SystemTime) -> bool {
-        let ms = since
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .ok()
-            .and_then(|d| i64::try_from(d.as_millis()).ok())
-            .unwrap_or(0);
+    fn expect_rollback(&self) -> bool {
         let mut t = self.tracking.borrow_mut();
-        t.expected_since = Some(ms);
+        t.expected = true;
         t.unseen_rounds = 0;
         true
     }

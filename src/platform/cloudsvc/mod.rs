@@ -505,7 +505,7 @@ impl Rollback for CloudsvcTarget {
         self.error(response)
     }
 
-    fn expect_rollback(&self, _since: std::time::SystemTime) -> bool {
+    fn expect_rollback(&self) -> bool {
         self.tracking.borrow_mut().expected = true;
         true
     }
