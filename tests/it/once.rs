@@ -380,3 +380,97 @@ async fn a_503_rechecks_the_precondition_and_attaches_to_a_rollback_started_mean
     );
     assert_eq!(run.json()["outcome"], "rolled_back");
 }
+
+/// An HTTPS front before `upstream` that, for a POST, completes the handshake, reads the
+/// request, then breaks the TLS stream with a record that cannot be decrypted.
+async fn tls_front_breaking_posts(pki: &crate::tls::Pki, upstream: String) -> u16 {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let leaf = pki.leaf(&["localhost"], "localhost");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![
+                leaf.cert.der().clone(),
+                CertificateDer::from(pki.ca_cert.der().to_vec()),
+            ],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der())),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match tls.read(&mut byte).await {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                if head.starts_with(b"POST") {
+                    let mut garbage = vec![0x17, 0x03, 0x03, 0x00, 0x20];
+                    garbage.extend([0x41; 32]);
+                    let _ = tls.get_mut().0.write_all(&garbage).await;
+                    let _ = tls.get_mut().0.flush().await;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    return;
+                }
+                let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let _ = plain.write_all(&head).await;
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_stream_broken_after_the_post_is_ambiguous_and_reread() {
+    let upstream = RawServer::routes(vec![(
+        PROGRESS,
+        vec![
+            crate::raw::json(200, app("RollingForwardInProgress")),
+            crate::raw::json(200, app("RollingBackInProgress")),
+            crate::raw::json(200, app("RollingBackCompleted")),
+        ],
+    )])
+    .await;
+    let pki = crate::tls::Pki::new("break");
+    let port =
+        tls_front_breaking_posts(&pki, upstream.uri.trim_start_matches("http://").into()).await;
+    let endpoint = format!("https://localhost:{port}");
+    let ca = pki.ca_pem();
+    let mut argv = sf_start(&endpoint);
+    argv.extend(["--ca".into(), ca.to_str().unwrap().into()]);
+    let run = run_owned(argv).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("the TLS connection to localhost:{port} broke: "))
+            && run
+                .stderr
+                .contains("reading the state again instead of sending the request twice"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["outcome"], "rolled_back");
+    let reads = upstream
+        .seen()
+        .iter()
+        .filter(|s| s.line.starts_with(&format!("GET {PROGRESS}")))
+        .count();
+    assert_eq!(reads, 3, "the state was read again after the break");
+}

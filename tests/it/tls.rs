@@ -16,7 +16,7 @@ use crate::common::*;
 
 pub struct Pki {
     dir: tempfile::TempDir,
-    ca_cert: rcgen::Certificate,
+    pub ca_cert: rcgen::Certificate,
     ca: Issuer<'static, KeyPair>,
 }
 
