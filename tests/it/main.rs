@@ -6,6 +6,7 @@ mod common;
 mod config;
 mod faults;
 mod hostile;
+mod injection;
 mod prism;
 mod raw;
 mod secrets;

@@ -156,3 +156,53 @@ async fn yes_flag_and_ci_mean_no_prompt() {
         assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_cannot_rewrite_the_prompt() {
+    use crate::injection::{EVIL, SHOWN};
+    let server = MockServer::start().await;
+    let progress = json!({
+        "UpgradeState": "RollingForwardInProgress",
+        "UpgradeDescription": {"CodeVersion": EVIL},
+        "UpgradeDomains": [{"Name": EVIL, "State": "InProgress"}],
+        "CurrentUpgradeDomainProgress": {"DomainName": EVIL},
+    });
+    Mock::given(method("GET"))
+        .and(path("/$/GetUpgradeProgress"))
+        .respond_with(Seq::json(vec![progress]))
+        .mount(&server)
+        .await;
+    let (code, screen) = on_a_terminal(
+        &format!("sf --endpoint {} --color never cluster start", server.uri()),
+        b"n",
+        &[],
+    )
+    .await;
+    assert_eq!(code, 130, "{screen}");
+    // The question and its context show the server's words escaped, on their own lines.
+    assert!(
+        screen.contains(&format!("Roll back the cluster upgrade to {SHOWN}?")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!(
+            ": RollingForwardInProgress, 0/1 upgrade domains done, in {SHOWN}\r\n"
+        )),
+        "{screen}"
+    );
+    for raw in ["\x1b[2J", "\x1b]52", "\u{9b}", "\u{202e}", "\x07"] {
+        assert!(
+            !screen.contains(raw),
+            "{raw:?} reached the terminal: {screen:?}"
+        );
+    }
+    assert!(
+        !screen.lines().any(|l| l.starts_with("error: all good")),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("not confirmed; nothing was sent"),
+        "{screen}"
+    );
+    assert!(requests_with_method(&server, "POST").await.is_empty());
+}
