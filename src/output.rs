@@ -284,8 +284,8 @@ impl Drop for TerminalGuard {
             // SAFETY: restores attributes read from the same descriptor by tcgetattr.
             unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, saved) };
         }
-        // The prompt line was left open.
-        stderr_line("");
+        // The prompt hid the cursor and left its line open.
+        stderr_line("\x1b[?25h");
     }
 }
 

@@ -11,5 +11,6 @@ mod prism;
 mod raw;
 mod secrets;
 mod sf;
+mod signals;
 mod terminal;
 mod tls;
