@@ -4,6 +4,7 @@ mod arcgis;
 mod cloudsvc;
 mod common;
 mod config;
+mod echo;
 mod faults;
 mod hostile;
 mod injection;
