@@ -4,6 +4,7 @@ mod arcgis;
 mod cloudsvc;
 mod common;
 mod config;
+mod crash;
 mod echo;
 mod faults;
 mod hostile;
