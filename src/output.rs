@@ -182,8 +182,7 @@ impl Printer {
             Ok(Err(dialoguer::Error::IO(io))) => io,
             Err(join) => std::io::Error::other(join.to_string()),
         };
-        // The prompt line was left open.
-        stderr_line("");
+        close_prompt();
         if error.kind() == std::io::ErrorKind::Interrupted {
             return Err(Error::Interrupted(crate::error::Problem::new(
                 "interrupted at the prompt; nothing was sent",
@@ -284,9 +283,13 @@ impl Drop for TerminalGuard {
             // SAFETY: restores attributes read from the same descriptor by tcgetattr.
             unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, saved) };
         }
-        // The prompt hid the cursor and left its line open.
-        stderr_line("\x1b[?25h");
+        close_prompt();
     }
+}
+
+/// Ends a prompt that did not end itself: it hid the cursor and left its line open.
+fn close_prompt() {
+    stderr_line("\x1b[?25h");
 }
 
 /// Writes one line to stderr. A closed or full stderr is ignored: losing a message must never

@@ -179,6 +179,13 @@ async fn ctrl_c_at_the_prompt_sends_nothing() {
         screen.contains("interrupted at the prompt; nothing was sent"),
         "{screen}"
     );
+    let hidden = screen
+        .rfind("\x1b[?25l")
+        .expect("the prompt hides the cursor");
+    assert!(
+        screen[hidden..].contains("\x1b[?25h"),
+        "the cursor stays hidden: {screen:?}"
+    );
     assert!(requests_with_method(&server, "POST").await.is_empty());
 }
 
