@@ -106,6 +106,24 @@ async fn progress_and_errors_show_server_controls_as_visible_escapes() {
     );
     assert_eq!(run.stdout, "");
 
+    // With colour on, the tool's own colours survive and the server's sequences do not.
+    let server = failing_cluster().await;
+    let uri = server.uri();
+    let mut colour_argv = argv.to_vec();
+    colour_argv[2] = &uri;
+    colour_argv.extend(["--color", "always"]);
+    let run = run_args(&colour_argv, &[]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains(SHOWN), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("\x1b[1m\x1b[31merror:"),
+        "{:?}",
+        run.stderr
+    );
+    for raw in ["\x1b[2J", "\x1b]52", "\r", "\u{9b}", "\u{202e}", "\x07"] {
+        assert!(!run.stderr.contains(raw), "{raw:?} in {:?}", run.stderr);
+    }
+
     // JSON keeps the server's strings exact.
     let server = failing_cluster().await;
     let uri = server.uri();
