@@ -36,9 +36,40 @@ pub enum Error {
     /// does not show a rollback.
     #[error("{0}")]
     Unconfirmed(Problem),
-    /// Ctrl-C.
+    /// Ctrl-C typed at the prompt, or the confirmation declined.
     #[error("{0}")]
     Interrupted(Problem),
+    /// A signal ended the run (Ctrl-C during the run, or how CI runners cancel a job).
+    #[error("{1}")]
+    Signal(Signal, Problem),
+    /// The result could not be written to stdout.
+    #[error("{0}")]
+    Output(Problem),
+    /// A bug: the panic hook's last word.
+    #[error("{0}")]
+    Internal(Problem),
+}
+
+/// The signals that end a run the way Ctrl-C does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGHUP: the terminal went away.
+    Hangup,
+    /// SIGTERM: how CI runners and `kill` cancel a job.
+    Terminate,
+}
+
+impl Signal {
+    /// How a message names what happened.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Interrupt => "interrupted",
+            Self::Hangup => "hung up (SIGHUP)",
+            Self::Terminate => "terminated (SIGTERM)",
+        }
+    }
 }
 
 /// What went wrong, in words, plus the platform's own identifiers for it.
@@ -75,7 +106,7 @@ impl Problem {
 }
 
 /// The `error` member of the result document.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ErrorDoc {
     pub kind: &'static str,
     pub message: String,
@@ -103,8 +134,13 @@ impl Error {
             Self::RollbackFailed(_)
             | Self::Platform(_)
             | Self::Unexpected(_)
-            | Self::Unconfirmed(_) => 1,
-            Self::Interrupted(_) => 130,
+            | Self::Unconfirmed(_)
+            | Self::Output(_)
+            | Self::Internal(_) => 1,
+            // 128 + the signal's number, as a shell reports a process the signal killed.
+            Self::Interrupted(_) | Self::Signal(Signal::Interrupt, _) => 130,
+            Self::Signal(Signal::Hangup, _) => 129,
+            Self::Signal(Signal::Terminate, _) => 143,
         }
     }
 
@@ -120,7 +156,9 @@ impl Error {
             Self::Platform(_) => "platform",
             Self::Unexpected(_) => "unexpected_answer",
             Self::Unconfirmed(_) => "unconfirmed",
-            Self::Interrupted(_) => "interrupted",
+            Self::Interrupted(_) | Self::Signal(..) => "interrupted",
+            Self::Output(_) => "output",
+            Self::Internal(_) => "internal",
         }
     }
 
@@ -135,7 +173,10 @@ impl Error {
             | Self::Platform(p)
             | Self::Unexpected(p)
             | Self::Unconfirmed(p)
-            | Self::Interrupted(p) => p.clone(),
+            | Self::Interrupted(p)
+            | Self::Signal(_, p)
+            | Self::Output(p)
+            | Self::Internal(p) => p.clone(),
         }
     }
 
@@ -161,9 +202,15 @@ impl Error {
 }
 
 /// At most `max` bytes of a server answer, as text, for error messages.
+/// Secrets are redacted before the cut, so that no part of one is left at the end.
 pub fn excerpt(body: &[u8], max: usize) -> String {
-    let cut = &body[..body.len().min(max)];
-    let text = String::from_utf8_lossy(cut);
+    let whole = String::from_utf8_lossy(body);
+    let whole = crate::redact::redact(&whole);
+    let mut end = whole.len().min(max);
+    while !whole.is_char_boundary(end) {
+        end -= 1;
+    }
+    let text = &whole[..end];
     let mut out: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -171,7 +218,7 @@ pub fn excerpt(body: &[u8], max: usize) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    if body.len() > max {
+    if whole.len() > max {
         out.push('…');
     }
     if out.is_empty() {
@@ -197,6 +244,11 @@ mod tests {
         assert_eq!(Error::Unexpected(p()).exit_code(), 1);
         assert_eq!(Error::Unconfirmed(p()).exit_code(), 1);
         assert_eq!(Error::Interrupted(p()).exit_code(), 130);
+        assert_eq!(Error::Signal(Signal::Interrupt, p()).exit_code(), 130);
+        assert_eq!(Error::Signal(Signal::Hangup, p()).exit_code(), 129);
+        assert_eq!(Error::Signal(Signal::Terminate, p()).exit_code(), 143);
+        assert_eq!(Error::Output(p()).exit_code(), 1);
+        assert_eq!(Error::Internal(p()).exit_code(), 1);
     }
 
     #[test]
@@ -219,5 +271,13 @@ mod tests {
         assert_eq!(excerpt(b"abcdef", 3), "abc…");
         assert_eq!(excerpt(b"", 3), "(empty body)");
         assert_eq!(excerpt(&[0xff, b'a'], 10), "\u{fffd}a");
+    }
+
+    #[test]
+    fn excerpt_never_leaves_part_of_a_secret() {
+        crate::redact::register("EXCERPT-SECRET-123456");
+        let body = b"xxxxxxxxxx EXCERPT-SECRET-123456 tail";
+        assert_eq!(excerpt(body, 20), "xxxxxxxxxx <redacted\u{2026}");
+        assert_eq!(excerpt(body, 200), "xxxxxxxxxx <redacted> tail");
     }
 }

@@ -8,6 +8,7 @@ mod error;
 mod http;
 mod output;
 mod platform;
+mod redact;
 mod report;
 mod settings;
 #[cfg(test)]
@@ -21,15 +22,19 @@ use clap::Parser;
 /// The whole program: parse, run on a single-threaded runtime, exit with the outcome's code.
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    output::install_panic_hook(settings::output_format(&cli.global));
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            output::stderr_line(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::from(1);
         }
     };
-    ExitCode::from(runtime.block_on(commands::run(cli)))
+    let code = runtime.block_on(commands::run(cli));
+    // An abandoned prompt may still wait for a key on its own thread: do not wait for it.
+    runtime.shutdown_background();
+    ExitCode::from(code)
 }

@@ -1,6 +1,17 @@
 //! Everything the user sees: the result on stdout (text, JSON or JSON lines) and progress,
 //! notes, warnings and errors on stderr (a live line on a terminal, timestamped lines otherwise).
+//!
+//! Two rules hold for every string printed, whatever its source:
+//! - human-readable output is terminal-safe: control characters, DEL, C1 controls and BiDi
+//!   overrides in it are shown as visible escapes ([`escape`]), and a string from a server is
+//!   one line (its newlines escaped) so that it cannot fake a line of its own; JSON is exact
+//!   (serde escapes it);
+//! - no credential the run holds is printed ([`crate::redact`]).
+//!
+//! Writing to stderr never ends a run (a closed or full stderr is ignored); a result that
+//! could not be written to stdout is reported to the caller.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, SystemTime};
@@ -20,6 +31,8 @@ pub struct Printer {
     live: bool,
     bar: RefCell<Option<ProgressBar>>,
     last: RefCell<Option<(Phase, String)>>,
+    /// The first failed write to stdout (JSON lines before the result).
+    stdout_error: RefCell<Option<std::io::Error>>,
 }
 
 impl Printer {
@@ -32,6 +45,7 @@ impl Printer {
             live,
             bar: RefCell::new(None),
             last: RefCell::new(None),
+            stdout_error: RefCell::new(None),
         }
     }
 
@@ -43,28 +57,36 @@ impl Printer {
         }
     }
 
-    /// A line on stderr that stays, above the live line if there is one.
+    /// A line on stderr that stays, above the live line if there is one. `text` is already
+    /// terminal-safe.
     fn line(&self, text: &str) {
         match &*self.bar.borrow() {
             Some(bar) => bar.println(text),
-            None if self.live => eprintln!("{text}"),
-            None => eprintln!(
+            None if self.live => stderr_line(text),
+            None => stderr_line(&format!(
                 "{} {text}",
                 humantime::format_rfc3339_seconds(SystemTime::now())
-            ),
+            )),
         }
     }
 
     fn event(&self, phase: Phase, message: &str) {
-        let event = serde_json::json!({
+        let mut event = serde_json::json!({
             "type": "progress",
             "at": crate::report::now_rfc3339(),
             "phase": phase,
             "message": message,
         });
+        crate::redact::redact_json(&mut event);
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{event}");
-        let _ = out.flush();
+        let written = writeln!(out, "{event}").and_then(|()| out.flush());
+        self.stdout_failed(written);
+    }
+
+    fn stdout_failed(&self, written: std::io::Result<()>) {
+        if let Err(e) = written {
+            self.stdout_error.borrow_mut().get_or_insert(e);
+        }
     }
 
     /// Where the operation stands; repeated readings that say the same thing are shown once.
@@ -74,6 +96,8 @@ impl Printer {
             return;
         }
         *self.last.borrow_mut() = current;
+        #[cfg(debug_assertions)]
+        test_panic(message);
         if self.format == OutputFormat::Jsonl {
             self.event(phase, message);
             return;
@@ -81,8 +105,9 @@ impl Printer {
         if self.quiet {
             return;
         }
+        let message = one_line(message);
         if !self.live {
-            self.line(message);
+            self.line(&message);
             return;
         }
         let mut bar = self.bar.borrow_mut();
@@ -95,7 +120,7 @@ impl Printer {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        bar.set_message(message.to_string());
+        bar.set_message(message.into_owned());
     }
 
     /// A one-off statement about what the tool did or found.
@@ -103,7 +128,7 @@ impl Printer {
         if self.format == OutputFormat::Jsonl {
             self.event(phase, message);
         } else if !self.quiet {
-            self.line(message);
+            self.line(&one_line(message));
         }
     }
 
@@ -113,101 +138,339 @@ impl Printer {
                 Style::new().bold().fg_color(Some(AnsiColor::Yellow.into())),
                 "warning:",
             );
-            self.line(&format!("{label} {message}"));
+            self.line(&format!("{label} {}", one_line(message)));
         }
     }
 
-    /// Asks a yes/no question on the terminal, after its lines of context (all but the last);
-    /// anything but yes is no.
-    pub fn confirm(&self, text: &str) -> Result<bool, Error> {
+    /// `error: MESSAGE` on stderr.
+    pub fn error(&self, message: &str) {
+        let label = self.paint(
+            Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+            "error:",
+        );
+        stderr_line(&format!("{label} {}", one_line(message)));
+    }
+
+    /// Asks a yes/no question on the terminal, after its lines of context (`text`: the lines
+    /// of context, the question last; a server string in it must not hold a newline, see
+    /// [`one_line`]); anything but yes is no.
+    ///
+    /// The prompt waits on its own thread, so that a signal or `--timeout` still ends the run
+    /// while it waits; the terminal is then put back as it was.
+    pub async fn confirm(&self, text: &str) -> Result<bool, Error> {
         // The live line would redraw over the question: clear it; the next progress starts anew.
         if let Some(bar) = self.bar.borrow_mut().take() {
             bar.finish_and_clear();
         }
         *self.last.borrow_mut() = None;
         let (context, question) = text.rsplit_once('\n').unwrap_or(("", text));
-        if !context.is_empty() {
-            eprintln!("{context}");
+        for line in context.split('\n').filter(|_| !context.is_empty()) {
+            stderr_line(&one_line(line));
         }
-        dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact_on(&dialoguer::console::Term::stderr())
-            .map_err(|e| {
-                // The prompt line was left open.
-                eprintln!();
-                let dialoguer::Error::IO(io) = &e;
-                if io.kind() == std::io::ErrorKind::Interrupted {
-                    Error::Interrupted(crate::error::Problem::new(
-                        "interrupted at the prompt; nothing was sent",
-                    ))
-                } else {
-                    Error::Usage(format!("cannot ask for confirmation: {e}"))
-                }
-            })
+        let question = one_line(question).into_owned();
+        let mut terminal = TerminalGuard::save();
+        let answer = tokio::task::spawn_blocking(move || {
+            dialoguer::Confirm::new()
+                .with_prompt(question)
+                .default(false)
+                .interact_on(&dialoguer::console::Term::stderr())
+        })
+        .await;
+        terminal.answered = true;
+        let error = match answer {
+            Ok(Ok(yes)) => return Ok(yes),
+            Ok(Err(dialoguer::Error::IO(io))) => io,
+            Err(join) => std::io::Error::other(join.to_string()),
+        };
+        close_prompt();
+        if error.kind() == std::io::ErrorKind::Interrupted {
+            return Err(Error::Interrupted(crate::error::Problem::new(
+                "interrupted at the prompt; nothing was sent",
+            )));
+        }
+        // A terminal that hangs up fails the read and raises SIGHUP at once: give the signal
+        // a moment to arrive, so that the run ends saying why.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Err(Error::Usage(format!(
+            "cannot ask for confirmation: {error}"
+        )))
     }
 
-    /// The end of the run: the result on stdout, an error (if any) on stderr.
-    pub fn result(&self, report: &Report) {
+    /// The end of the run: the result on stdout, an error (if any) on stderr. Fails when the
+    /// result (or a JSON line before it) could not be written to stdout.
+    pub fn result(&self, report: &Report) -> std::io::Result<()> {
         if let Some(bar) = self.bar.borrow_mut().take() {
             bar.finish_and_clear();
         }
         let mut out = std::io::stdout().lock();
-        match self.format {
-            OutputFormat::Json => {
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(report).unwrap_or_default()
-                );
-            }
-            OutputFormat::Jsonl => {
-                let mut value = serde_json::to_value(report).unwrap_or_default();
-                if let Some(map) = value.as_object_mut() {
-                    map.shift_insert(0, "type".into(), "result".into());
-                }
-                let _ = writeln!(out, "{value}");
-            }
-            OutputFormat::Text => {
-                if let Some(text) = render_text(report) {
-                    let _ = write!(out, "{text}");
-                }
-            }
-        }
-        let _ = out.flush();
+        let text = match self.format {
+            OutputFormat::Text => render_text(report),
+            format => Some(document(report, format)),
+        };
+        let written = match text {
+            Some(text) => out.write_all(text.as_bytes()),
+            None => Ok(()),
+        };
+        self.stdout_failed(written.and_then(|()| out.flush()));
         drop(out);
         if let Some(error) = &report.error {
-            let label = self.paint(
-                Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
-                "error:",
-            );
-            eprintln!("{label} {}", error.message);
+            self.error(&error.message);
         } else if let (Outcome::NothingToRollBack, Some(summary), false) =
             (report.outcome, &report.summary, self.quiet)
         {
-            eprintln!("{summary} (--if-upgrading: exit 0)");
+            stderr_line(&format!("{} (--if-upgrading: exit 0)", one_line(summary)));
         }
+        match self.stdout_error.borrow_mut().take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The result document as printed with `--json` (pretty) or last in `-o jsonl` (one line with
+/// `"type": "result"`), secrets redacted.
+fn document(report: &Report, format: OutputFormat) -> String {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    crate::redact::redact_json(&mut value);
+    if format == OutputFormat::Jsonl {
+        if let Some(map) = value.as_object_mut() {
+            map.shift_insert(0, "type".into(), "result".into());
+        }
+        format!("{value}\n")
+    } else {
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        )
+    }
+}
+
+/// Puts the terminal back as it was before the prompt when the prompt is abandoned (a signal or
+/// the deadline ended the run while it waited in raw mode).
+struct TerminalGuard {
+    #[cfg(unix)]
+    saved: Option<libc::termios>,
+    answered: bool,
+}
+
+impl TerminalGuard {
+    #[cfg(unix)]
+    fn save() -> Self {
+        // The prompt reads stdin, which is a terminal whenever the tool asks.
+        let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
+        // SAFETY: tcgetattr fills the struct when it returns 0; it is read only then.
+        let saved = (unsafe { libc::tcgetattr(libc::STDIN_FILENO, termios.as_mut_ptr()) } == 0)
+            .then(|| unsafe { termios.assume_init() });
+        Self {
+            saved,
+            answered: false,
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn save() -> Self {
+        Self { answered: false }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
+        #[cfg(unix)]
+        if let Some(saved) = &self.saved {
+            // SAFETY: restores attributes read from the same descriptor by tcgetattr.
+            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, saved) };
+        }
+        close_prompt();
+    }
+}
+
+/// Ends a prompt that did not end itself: it hid the cursor and left its line open.
+fn close_prompt() {
+    stderr_line("\x1b[?25h");
+}
+
+/// Writes one line to stderr. A closed or full stderr is ignored: losing a message must never
+/// end a run (nor lose its result).
+pub fn stderr_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
+
+/// `text` as one terminal-safe line: secrets redacted, and every character a terminal would
+/// act on (newlines included) shown as a visible escape.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    shown(text, false)
+}
+
+/// Like [`one_line`], but newlines stay: for multi-line text the tool composes itself from
+/// parts that are single lines.
+fn lines(text: &str) -> Cow<'_, str> {
+    shown(text, true)
+}
+
+fn shown(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    match crate::redact::redact(text) {
+        Cow::Borrowed(text) => escape(text, keep_newlines),
+        Cow::Owned(text) => Cow::Owned(escape(&text, keep_newlines).into_owned()),
+    }
+}
+
+/// Whether a terminal could act on `c` or show it misleadingly: C0 controls (ESC starts
+/// colour, cursor and OSC sequences; CR overwrites a line), DEL, C1 controls (U+009B is a
+/// one-character CSI), Unicode line separators, and the BiDi marks, embeddings, overrides and
+/// isolates that reorder what follows them.
+fn unsafe_char(c: char) -> bool {
+    matches!(c,
+        '\0'..='\x1f'
+        | '\x7f'..='\u{9f}'
+        | '\u{61c}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{2028}'
+        | '\u{2029}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every [`unsafe_char`] replaced by a visible escape: `\n`, `\r`, `\t`,
+/// `\x1b`, `\x7f`, `\u{9b}`, `\u{202e}`. With `keep_newlines`, `\n` stays a newline.
+pub fn escape(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let keep = |c: char| !unsafe_char(c) || (keep_newlines && c == '\n');
+    if text.chars().all(keep) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if keep(c) => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x80 => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The writer of `-v` logs: stderr, secrets redacted, failures ignored.
+pub struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The log formatter hands over one whole line at a time.
+        let text = String::from_utf8_lossy(buf);
+        let _ = std::io::stderr().lock().write_all(redact(&text).as_bytes());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
+fn redact(text: &str) -> Cow<'_, str> {
+    crate::redact::redact(text)
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter
+    }
+}
+
+/// How log lines show their fields: each value made one terminal-safe line, so that the
+/// tool's own colours (level, timestamp) survive while a server's escape sequences do not.
+pub fn log_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let value = format!("{value:?}");
+        if field.name() == "message" {
+            write!(writer, "{}", one_line(&value))
+        } else {
+            write!(writer, "{}={}", field.name(), one_line(&value))
+        }
+    })
+    .delimited(" ")
+}
+
+/// The panic hook, the last line of defence: one line on stderr and, with `--json` or
+/// `-o jsonl`, the result document (`outcome` `error`, `error.kind` `internal`) with what the
+/// run knew; then exit 1. It exits itself because release builds abort on panic.
+pub fn install_panic_hook(format: OutputFormat) {
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message =
+            format!("internal error: {payload}{place} (a bug in rollback: please report it)");
+        let error = Error::Internal(crate::error::Problem::new(message.clone()));
+        if format != OutputFormat::Text
+            && let Some(report) = crate::report::crash_report(&message)
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(document(&report, format).as_bytes());
+            let _ = out.flush();
+        }
+        // Start on a fresh line when a live line may be on the terminal.
+        let clear = if std::io::stderr().is_terminal() {
+            "\r\x1b[2K"
+        } else {
+            ""
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{clear}error: {}", one_line(&message));
+        let _ = err.flush();
+        std::process::exit(i32::from(error.exit_code()));
+    }));
+}
+
+/// Test-only (debug builds): panics on a progress line that contains the value of
+/// `ROLLBACK_TEST_PANIC_ON`, so that the integration tests can prove the panic hook. Release
+/// builds have no such trigger.
+#[cfg(debug_assertions)]
+fn test_panic(message: &str) {
+    if let Some(marker) = std::env::var("ROLLBACK_TEST_PANIC_ON")
+        .ok()
+        .filter(|m| !m.is_empty())
+        && message.contains(&marker)
+    {
+        panic!("test panic on the progress line {message:?}");
     }
 }
 
 fn versions(report: &Report) -> String {
     let mut text = String::new();
     if let Some(from) = &report.from_version {
-        text.push_str(&format!(" from {from}"));
+        text.push_str(&format!(" from {}", one_line(from)));
     }
     if let Some(to) = &report.to_version {
-        text.push_str(&format!(" to {to}"));
+        text.push_str(&format!(" to {}", one_line(to)));
     }
     text
 }
 
-fn state(report: &Report) -> &str {
-    report.platform_state.as_deref().unwrap_or("no state")
+fn state(report: &Report) -> Cow<'_, str> {
+    one_line(report.platform_state.as_deref().unwrap_or("no state"))
 }
 
-/// The text result on stdout; `None` when the run ended in an error (stderr says why).
+/// The text result on stdout; `None` when the run ended in an error (stderr says why). Every
+/// value in it is a terminal-safe line; only the tool's own layout has newlines.
 fn render_text(report: &Report) -> Option<String> {
-    let target = &report.target;
+    let target = one_line(&report.target);
     let elapsed = humantime::format_duration(Duration::from_secs(report.elapsed_ms / 1000));
     let text = match report.outcome {
         Outcome::RolledBack => format!(
@@ -236,11 +499,16 @@ fn render_text(report: &Report) -> Option<String> {
                 state(report)
             );
             for request in &report.requests {
-                text.push_str(&request.to_string());
+                // The tool lays out the request (its body may be a multi-line document); URLs
+                // and form bodies are percent-encoded.
+                text.push_str(&lines(&request.to_string()));
             }
             text
         }
-        Outcome::Status if report.action == "targets" => report.summary.clone().unwrap_or_default(),
+        // The listing's lines are made safe one by one where it is composed.
+        Outcome::Status if report.action == "targets" => {
+            lines(report.summary.as_deref().unwrap_or_default()).into_owned()
+        }
         Outcome::Status => {
             let mut text = format!(
                 "target:   {target}\nphase:    {}\nstate:    {}\n",
@@ -248,14 +516,69 @@ fn render_text(report: &Report) -> Option<String> {
                 state(report)
             );
             if let Some(version) = &report.from_version {
-                text.push_str(&format!("version:  {version} (the upgrade's target)\n"));
+                text.push_str(&format!(
+                    "version:  {} (the upgrade's target)\n",
+                    one_line(version)
+                ));
             }
             if let Some(summary) = &report.summary {
-                text.push_str(&format!("progress: {summary}\n"));
+                text.push_str(&format!("progress: {}\n", one_line(summary)));
             }
             text
         }
         _ => return None,
     };
     Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_and_bidi_become_visible_escapes() {
+        assert_eq!(
+            escape(
+                "a\x1b[2J\x1b]52;c;eA==\x07\r\t\u{7f}\u{9b}1m\u{202e}\u{2066}\u{200f}\u{61c}\u{2028}\0z",
+                false
+            ),
+            "a\\x1b[2J\\x1b]52;c;eA==\\x07\\r\\t\\x7f\\u{9b}1m\\u{202e}\\u{2066}\\u{200f}\\u{61c}\\u{2028}\\x00z"
+        );
+        assert_eq!(escape("one\ntwo", false), "one\\ntwo");
+        assert_eq!(escape("one\ntwo\r", true), "one\ntwo\\r");
+        // Ordinary text, including non-Latin scripts and backslashes, is left alone.
+        assert!(matches!(
+            escape("Größe 2.0 — ünï/cødé \\ עברית 中文", false),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn one_line_redacts_then_escapes() {
+        crate::redact::register("OUTPUT-SECRET-42");
+        assert_eq!(
+            one_line("token OUTPUT-SECRET-42\nnext"),
+            "token <redacted>\\nnext"
+        );
+        assert_eq!(lines("a\nOUTPUT-SECRET-42"), "a\n<redacted>");
+    }
+
+    #[test]
+    fn the_text_result_escapes_every_server_value() {
+        let mut report = Report::new(
+            "sf-cluster",
+            "cluster".into(),
+            "status",
+            "the cluster",
+            false,
+        );
+        report.platform_state = Some("X\x1b[2J\nstate: fake".into());
+        report.from_version = Some("1\u{202e}0".into());
+        report.summary = Some("p\rq".into());
+        report.phase = Phase::Upgrading;
+        assert_eq!(
+            render_text(&report).unwrap(),
+            "target:   cluster\nphase:    upgrading\nstate:    X\\x1b[2J\\nstate: fake\nversion:  1\\u{202e}0 (the upgrade's target)\nprogress: p\\rq\n"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! The result document: what a run did, in the shape every platform shares (DESIGN.md).
 
+use std::sync::{Mutex, TryLockError};
 use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
@@ -54,7 +55,7 @@ pub enum Outcome {
 }
 
 /// The result document printed with `--json` and last in `--output jsonl`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema_version: u32,
     pub platform: &'static str,
@@ -71,7 +72,7 @@ pub struct Report {
     pub finished_at: String,
     pub elapsed_ms: u64,
     pub dry_run: bool,
-    pub requests: Vec<RequestRecord>,
+    pub requests: Requests,
     pub error: Option<ErrorDoc>,
     pub detail: serde_json::Value,
     /// Where the rollback stands from this run's point of view.
@@ -122,7 +123,7 @@ impl Report {
             finished_at: String::new(),
             elapsed_ms: 0,
             dry_run,
-            requests: Vec::new(),
+            requests: Requests::default(),
             error: None,
             detail: serde_json::Value::Null,
             sent: Sent::Nothing,
@@ -130,6 +131,7 @@ impl Report {
             place,
             started: Instant::now(),
         }
+        .published()
     }
 
     /// Closes the document: the outcome and exit code of an error, the end time.
@@ -139,7 +141,9 @@ impl Report {
                 Error::NothingToRollBack(_) => Outcome::NothingToRollBack,
                 Error::RollbackFailed(_) => Outcome::Failed,
                 Error::TimedOut(_) => Outcome::TimedOut,
-                Error::Interrupted(_) if self.sent == Sent::Running => Outcome::InProgress,
+                Error::Interrupted(_) | Error::Signal(..) if self.sent == Sent::Running => {
+                    Outcome::InProgress
+                }
                 _ => Outcome::Error,
             };
             if matches!(error, Error::NothingToRollBack(_)) && if_upgrading {
@@ -166,9 +170,151 @@ impl Report {
         }
         self.detail = snapshot.detail.clone();
         self.summary = Some(snapshot.progress.clone());
+        publish(self);
     }
+
+    fn published(self) -> Self {
+        publish(&self);
+        self
+    }
+}
+
+/// The mutating requests of a run, in the order they were recorded. Each push also reaches the
+/// crash snapshot, so that a panic still reports what was sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Requests(Vec<RequestRecord>);
+
+impl Requests {
+    pub fn push(&mut self, record: RequestRecord) {
+        self.0.push(record);
+        *lock(&SENT) = Some(self.0.clone());
+    }
+}
+
+impl std::ops::Deref for Requests {
+    type Target = [RequestRecord];
+
+    fn deref(&self) -> &[RequestRecord] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a Requests {
+    type Item = &'a RequestRecord;
+    type IntoIter = std::slice::Iter<'a, RequestRecord>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+// What the panic hook can still report: the document as of the last reading (or its creation)
+// and the requests recorded since. Kept apart from `Report` so that a panic anywhere, with the
+// report borrowed up the stack, can read it.
+static LAST: Mutex<Option<Report>> = Mutex::new(None);
+static SENT: Mutex<Option<Vec<RequestRecord>>> = Mutex::new(None);
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn publish(report: &Report) {
+    *lock(&LAST) = Some(report.clone());
+}
+
+/// The result document of a run that panicked: what the run knew (platform, target, action,
+/// the last state read, the requests recorded), with `outcome` `error` and `error.kind`
+/// `internal`. `None` when no run had begun, or when the panic struck while the snapshot was
+/// being written.
+pub fn crash_report(message: &str) -> Option<Report> {
+    let report = match LAST.try_lock() {
+        Ok(last) => last.clone()?,
+        Err(TryLockError::Poisoned(last)) => last.into_inner().clone()?,
+        Err(TryLockError::WouldBlock) => return None,
+    };
+    let sent = match SENT.try_lock() {
+        Ok(sent) => sent.clone(),
+        Err(TryLockError::Poisoned(sent)) => sent.into_inner().clone(),
+        Err(TryLockError::WouldBlock) => None,
+    };
+    Some(crash_document(report, sent, message))
+}
+
+fn crash_document(mut report: Report, sent: Option<Vec<RequestRecord>>, message: &str) -> Report {
+    if let Some(sent) = sent {
+        report.requests = Requests(sent);
+    }
+    report.finish(
+        Err(Error::Internal(crate::error::Problem::new(message))),
+        false,
+    );
+    report
 }
 
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crash_document_carries_what_the_run_knew() {
+        let mut report = Report::new("sf-app", "myapp~app1".into(), "start", "the cluster", false);
+        report.update(&Snapshot {
+            phase: Phase::RollingBack,
+            platform_state: Some("RollingBackInProgress".into()),
+            from_version: Some("2.0.0".into()),
+            progress: "RollingBackInProgress".into(),
+            failure: None,
+            detail: serde_json::json!({"UpgradeState": "RollingBackInProgress"}),
+            retry_after: None,
+            moving: true,
+            next_step: None,
+            events: Vec::new(),
+        });
+        report.sent = Sent::Running;
+        let record = RequestRecord {
+            method: "POST".into(),
+            url: "http://127.0.0.1:1/$/RollbackUpgrade".into(),
+            headers: serde_json::Map::new(),
+            body: None,
+        };
+        let doc = crash_document(report, Some(vec![record.clone()]), "internal error: boom");
+        let value = serde_json::to_value(&doc).unwrap();
+        assert_eq!(value["platform"], "sf-app");
+        assert_eq!(value["target"], "myapp~app1");
+        assert_eq!(value["action"], "start");
+        assert_eq!(value["outcome"], "error");
+        assert_eq!(value["exit_code"], 1);
+        assert_eq!(value["phase"], "rolling_back");
+        assert_eq!(value["platform_state"], "RollingBackInProgress");
+        assert_eq!(value["from_version"], "2.0.0");
+        assert_eq!(
+            value["requests"],
+            serde_json::to_value(vec![record]).unwrap()
+        );
+        assert_eq!(
+            value["error"],
+            serde_json::json!({"kind": "internal", "message": "internal error: boom", "http_status": null, "platform_code": null})
+        );
+        assert_eq!(value["detail"]["UpgradeState"], "RollingBackInProgress");
+        assert!(humantime::parse_rfc3339(value["finished_at"].as_str().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn pushed_requests_are_published() {
+        let mut requests = Requests::default();
+        let record = RequestRecord {
+            method: "POST".into(),
+            url: "http://127.0.0.1:1/x".into(),
+            headers: serde_json::Map::new(),
+            body: None,
+        };
+        requests.push(record.clone());
+        assert_eq!(&*requests, std::slice::from_ref(&record));
+        assert!(lock(&SENT).as_ref().is_some_and(|s| s.contains(&record)));
+    }
 }

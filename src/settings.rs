@@ -319,12 +319,26 @@ fn non_empty_secret(text: String, source: &str) -> Result<Secret, Error> {
 
 /// A secret from the environment variable `name`, which must be set.
 fn secret_from_env(name: &str, option: &str) -> Result<Secret, Error> {
+    if !is_variable_name(name) {
+        // Someone may have pasted the secret itself here: never quote it.
+        return Err(Error::Usage(format!(
+            "{option} takes the name of an environment variable (letters, digits and '_', not starting with a digit); the value given is not one, and is not shown in case it is the secret itself"
+        )));
+    }
     match std::env::var(name) {
         Ok(value) => non_empty_secret(value, &format!("{option} names {name}, which")),
         Err(_) => Err(Error::Usage(format!(
             "{option} names {name}, which is not set"
         ))),
     }
+}
+
+/// Letters, digits and `_`, not starting with a digit (POSIX's portable variable names).
+fn is_variable_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn secret_from_file(path: &Path, option: &str) -> Result<Secret, Error> {
@@ -788,6 +802,25 @@ mod tests {
             ok.profiles["p"].sf.as_ref().unwrap().server_timeout,
             Some(5)
         );
+    }
+
+    #[test]
+    fn a_variable_name_that_is_not_one_is_refused_unquoted() {
+        for bad in ["p@ss w0rd", "", "1ABC", "A-B", "A=B", "A\nB", "ÄB"] {
+            let err = secret_from_env(bad, "--cert-password-env").unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+            assert!(
+                err.to_string()
+                    .starts_with("--cert-password-env takes the name"),
+                "{err}"
+            );
+            if !bad.is_empty() {
+                assert!(!err.to_string().contains(bad), "{err}");
+            }
+        }
+        for good in ["A", "_X", "ROLLBACK_PFX_PASSWORD_2"] {
+            assert!(is_variable_name(good), "{good}");
+        }
     }
 
     #[test]

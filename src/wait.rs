@@ -1,11 +1,11 @@
-//! The one poll loop, and the bounds every run keeps: `--timeout` and Ctrl-C.
+//! The one poll loop, and the bounds every run keeps: `--timeout`, Ctrl-C, SIGTERM and SIGHUP.
 
 use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::error::Error;
+use crate::error::{Error, Signal};
 
 /// What one poll found.
 pub enum Step<T> {
@@ -35,16 +35,78 @@ pub async fn poll<T>(
 #[derive(Debug, PartialEq, Eq)]
 pub enum Stop {
     TimedOut,
-    Interrupted,
+    Signal(Signal),
 }
 
-/// Runs `work` until it ends, the deadline passes, or the user presses Ctrl-C. Dropping `work`
-/// abandons any request in flight; the platform operation itself is not touched.
+/// Runs `work` until it ends, the deadline passes, or a signal arrives: Ctrl-C (SIGINT), SIGTERM
+/// (how CI runners cancel a job) or SIGHUP (the terminal went away). Dropping `work` abandons
+/// any request in flight; the platform operation itself is not touched.
 pub async fn bounded<T>(deadline: Instant, work: impl Future<Output = T>) -> Result<T, Stop> {
+    // Listening starts here, before `work` first runs: from now on these signals no longer
+    // kill the process, they end the run with its result document.
+    let mut signals = Signals::listen();
     tokio::select! {
+        // `work` first: when it has ended on its own, that end is what happened (a Ctrl-C
+        // typed at the prompt ends the prompt and raises SIGINT as well).
+        biased;
         value = work => Ok(value),
+        signal = signals.next() => Err(Stop::Signal(signal)),
         () = tokio::time::sleep_until(deadline) => Err(Stop::TimedOut),
-        _ = tokio::signal::ctrl_c() => Err(Stop::Interrupted),
+    }
+}
+
+/// The signal listeners of a run.
+struct Signals {
+    #[cfg(unix)]
+    listeners: Vec<(Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn listen() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listeners = [
+            (Signal::Interrupt, SignalKind::interrupt()),
+            (Signal::Terminate, SignalKind::terminate()),
+            (Signal::Hangup, SignalKind::hangup()),
+        ]
+        .into_iter()
+        .filter_map(|(which, kind)| match signal(kind) {
+            Ok(listener) => Some((which, listener)),
+            Err(e) => {
+                tracing::debug!("cannot listen for {which:?}: {e}");
+                None
+            }
+        })
+        .collect();
+        Self { listeners }
+    }
+
+    #[cfg(not(unix))]
+    fn listen() -> Self {
+        Self {}
+    }
+
+    /// The next signal that arrives.
+    #[cfg(unix)]
+    async fn next(&mut self) -> Signal {
+        std::future::poll_fn(|cx| {
+            for (which, listener) in &mut self.listeners {
+                if let std::task::Poll::Ready(Some(())) = listener.poll_recv(cx) {
+                    return std::task::Poll::Ready(*which);
+                }
+            }
+            std::task::Poll::Pending
+        })
+        .await
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> Signal {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => Signal::Interrupt,
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 

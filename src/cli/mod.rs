@@ -32,7 +32,8 @@ pub use sf::{AppAction, ClusterAction, SfArgs, SfConnection, SfScope};
 #[command(
     after_help = "Exit codes: 0 done, 1 rollback failed or platform error, 2 usage or configuration error, \
 3 nothing to roll back, 4 authentication refused, 5 timed out waiting (the rollback continues), \
-6 platform unreachable, 130 interrupted."
+6 platform unreachable, 129 SIGHUP, 130 interrupted (Ctrl-C), 143 SIGTERM (the platform operation \
+keeps running after a signal)."
 )]
 pub struct Cli {
     #[command(flatten)]

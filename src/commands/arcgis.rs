@@ -75,7 +75,8 @@ async fn targets(target: &ArcgisTarget, report: &mut Report) -> Result<(), Error
     }
     let mut listing = String::from("ID  VERSION  TYPE  NAME\n");
     for option in &options {
-        listing.push_str(&RollbackOption::line(option));
+        // One line per option, whatever the server put in its fields.
+        listing.push_str(&crate::output::one_line(&RollbackOption::line(option)));
         listing.push('\n');
     }
     report.summary = Some(listing);

@@ -136,7 +136,7 @@ async fn send_confirmed(
         report.outcome = Outcome::WouldSend;
         return Ok(false);
     }
-    if ctx.global.interactive && !ctx.printer.confirm(question)? {
+    if ctx.global.interactive && !ctx.printer.confirm(question).await? {
         let sent = if report.requests.len() > 1 {
             "nothing more was sent"
         } else {

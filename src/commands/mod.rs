@@ -1,5 +1,5 @@
-//! Runs one command: resolves settings, bounds the run by `--timeout` and Ctrl-C, and turns
-//! the outcome into the result document and the exit code.
+//! Runs one command: resolves settings, bounds the run by `--timeout` and signals (Ctrl-C,
+//! SIGTERM, SIGHUP), and turns the outcome into the result document and the exit code.
 
 mod arcgis;
 mod cloudsvc;
@@ -57,8 +57,22 @@ pub async fn run(cli: Cli) -> u8 {
             printer.warn(&warning);
         }
     }
-    printer.result(&report);
-    report.exit_code
+    match printer.result(&report) {
+        Ok(()) => report.exit_code,
+        Err(e) => {
+            // The caller cannot have the result: that is a failure of its own, unless the run
+            // already failed (its code says more).
+            let error = Error::Output(Problem::new(format!(
+                "cannot write the result to stdout: {e}"
+            )));
+            printer.error(&error.to_string());
+            if report.exit_code == 0 {
+                error.exit_code()
+            } else {
+                report.exit_code
+            }
+        }
+    }
 }
 
 fn init_tracing(verbose: u8, quiet: bool, color: bool) {
@@ -68,8 +82,12 @@ fn init_tracing(verbose: u8, quiet: bool, color: bool) {
         (false, 1) => tracing::Level::INFO,
         (false, _) => tracing::Level::DEBUG,
     };
+    // Log lines carry URLs and server answers: their fields are made terminal-safe and
+    // redacted, and a failed write to stderr is ignored instead of ending the process.
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(crate::output::LogWriter)
+        .fmt_fields(crate::output::log_fields())
+        .log_internal_errors(false)
         .with_max_level(level)
         .with_target(false)
         .with_ansi(color)
@@ -176,6 +194,9 @@ fn stopped(stop: Stop, report: &Report, global: &Global) -> Error {
             "timed out after {}; {state}",
             humantime::format_duration(global.timeout)
         ))),
-        Stop::Interrupted => Error::Interrupted(Problem::new(format!("interrupted; {state}"))),
+        Stop::Signal(signal) => Error::Signal(
+            signal,
+            Problem::new(format!("{}; {state}", signal.describe())),
+        ),
     }
 }

@@ -27,13 +27,16 @@ const MAX_REDIRECTS: usize = 5;
 const REDACTED: &str = "<redacted>";
 const USER_AGENT: &str = concat!("rollback/", env!("CARGO_PKG_VERSION"));
 
-/// A credential. Its `Debug` never shows it, and nothing prints it.
+/// A credential. Its `Debug` never shows it, and nothing prints it: creating one registers it
+/// with [`crate::redact`], which removes it from every string the tool prints.
 #[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        crate::redact::register(&value);
+        Self(value)
     }
 
     pub fn expose(&self) -> &str {

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::{Decision, Phase, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Body, Field, HttpClient, Request, Response, Secret};
+use crate::output::one_line;
 
 /// Message code of "rollback started" in the upgrades job.
 const ROLLBACK_STARTED: i64 = 2072;
@@ -807,11 +808,13 @@ impl Rollback for ArcgisTarget {
 
     fn describe(&self, snapshot: &Snapshot) -> String {
         let t = self.tracking.borrow();
+        // The server's words stay on their own line: a newline in them cannot fake another.
         let target = t.chosen.as_ref().map(|c| c.line()).unwrap_or_default();
         format!(
-            "{}: {}\nThe organization is read-only while the rollback runs, and patches installed after the chosen version are removed with it.\nRoll back to {target}?",
+            "{}: {}\nThe organization is read-only while the rollback runs, and patches installed after the chosen version are removed with it.\nRoll back to {}?",
             self.client.url(),
-            snapshot.progress
+            one_line(&snapshot.progress),
+            one_line(&target)
         )
     }
 

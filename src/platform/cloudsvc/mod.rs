@@ -13,6 +13,7 @@ use reqwest::{Method, Url};
 use super::{NextStep, Phase, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Body, HttpClient, Request, Response};
+use crate::output::one_line;
 use model::{Deployment, ErrorBody, Operation};
 
 /// The API version sent on every request: rollback needs 2011-10-01 or later, and 2014-10-01
@@ -485,10 +486,11 @@ impl Rollback for CloudsvcTarget {
         } else {
             ""
         };
+        // The server's words stay on their own line: a newline in them cannot fake another.
         format!(
             "{}: {}{force}\nRoll back the update of {} in {} mode?",
             self.label(),
-            snapshot.progress,
+            one_line(&snapshot.progress),
             self.label(),
             self.mode.as_str()
         )

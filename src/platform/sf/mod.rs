@@ -11,6 +11,7 @@ use tracing::debug;
 use super::{Phase, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{HttpClient, Request, Response};
+use crate::output::one_line;
 use model::{FabricError, UpgradeProgress, VersionInfo};
 
 /// Characters escaped in an application id path segment: everything that cannot stand raw in
@@ -163,14 +164,16 @@ impl Rollback for SfTarget {
             Scope::Cluster => "the cluster upgrade".to_string(),
             Scope::App(id) => format!("the upgrade of application {}", id.as_str()),
         };
+        // The server's words stay on their own line: a newline in them cannot fake another.
         let version = snapshot
             .from_version
             .as_deref()
-            .map(|v| format!(" to {v}"))
+            .map(|v| format!(" to {}", one_line(v)))
             .unwrap_or_default();
         format!(
             "Cluster {}: {}\nRoll back {what}{version}?",
-            self.client.endpoint, snapshot.progress
+            self.client.endpoint,
+            one_line(&snapshot.progress)
         )
     }
 
