@@ -186,47 +186,31 @@ async fn send(
                 );
                 return Ok(operation);
             }
-            Delivery::Answered(response) if SEND_RETRY_STATUSES.contains(&response.status) => {
-                audit(
-                    ctx,
-                    report,
-                    request,
-                    kind,
-                    Delivered::Refused,
-                    Some(&response),
-                );
-                let delay = response.retry_after().filter(|d| !d.is_zero());
-                (platform.rejection(&response), delay)
-            }
             Delivery::Answered(response) => {
                 let error = platform.rejection(&response);
-                if matches!(response.status, 500 | 502 | 504) {
-                    // The server (or a gateway in front of it) failed while handling it: it
-                    // may have acted.
-                    audit(
-                        ctx,
-                        report,
-                        request,
-                        kind,
-                        Delivered::Ambiguous,
-                        Some(&response),
-                    );
+                // 500/502/504: the server (or a gateway in front of it) failed while handling
+                // it, so it may have acted; 429/503 and the rest: it did not.
+                let unclear = matches!(response.status, 500 | 502 | 504);
+                let fate = if unclear {
+                    Delivered::Ambiguous
+                } else {
+                    Delivered::Refused
+                };
+                audit(ctx, report, request, kind, fate, Some(&response));
+                if unclear {
                     return settle_doubt(platform, ctx, report, (kind, what), error).await;
                 }
-                audit(
-                    ctx,
-                    report,
-                    request,
-                    kind,
-                    Delivered::Refused,
-                    Some(&response),
-                );
-                report.sent = before;
-                if !matches!(error, Error::NothingToRollBack(_)) {
-                    return Err(error);
+                if SEND_RETRY_STATUSES.contains(&response.status) {
+                    (error, response.retry_after().filter(|d| !d.is_zero()))
+                } else {
+                    report.sent = before;
+                    if !matches!(error, Error::NothingToRollBack(_)) {
+                        return Err(error);
+                    }
+                    // The upgrade may have ended, or someone else rolled it back, since we
+                    // looked.
+                    return look_again(platform, ctx, report, error).await;
                 }
-                // The upgrade may have ended, or someone else rolled it back, since we looked.
-                return look_again(platform, ctx, report, error).await;
             }
             Delivery::Ambiguous(error) => {
                 audit(ctx, report, request, kind, Delivered::Ambiguous, None);
