@@ -569,14 +569,13 @@ pub fn refuse_plain_http(url: &Url) -> Result<(), Error> {
     )))
 }
 
+/// Whether the URL names this machine: a loopback IP literal or `localhost` itself. A name
+/// under `.localhost` is not: the system resolver may send it anywhere (RFC 6761 only asks).
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => {
-            name.eq_ignore_ascii_case("localhost")
-                || name.to_ascii_lowercase().ends_with(".localhost")
-        }
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
         None => false,
     }
 }
@@ -637,7 +636,7 @@ mod tests {
             "http://127.0.0.1:1/",
             "http://[::1]:1/",
             "http://localhost/",
-            "http://a.localhost/",
+            "http://LocalHost:8/",
             "http://127.8.9.10/",
         ] {
             assert!(is_loopback(&Url::parse(ok).unwrap()), "{ok}");
@@ -646,6 +645,10 @@ mod tests {
             "http://sf.invalid/",
             "http://10.0.0.1/",
             "http://localhost.invalid/",
+            "http://a.localhost/",
+            "http://x.y.localhost:1/",
+            "http://localhost./",
+            "http://127.0.0.1.invalid/",
         ] {
             assert!(!is_loopback(&Url::parse(no).unwrap()), "{no}");
         }

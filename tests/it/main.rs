@@ -6,6 +6,7 @@ mod common;
 mod config;
 mod faults;
 mod hostile;
+mod network;
 mod prism;
 mod raw;
 mod secrets;
