@@ -109,7 +109,12 @@ async fn send(
 ) -> Result<Option<String>, Error> {
     let before = report.sent;
     report.sent = Sent::InFlight;
-    let doubt = match platform.http().send_once(request).await {
+    let delivery = platform.http().send_once(request).await;
+    if let (Delivery::Answered(response), Some(record)) = (&delivery, report.requests.last_mut()) {
+        // A redirect was followed: the result shows where the request was finally sent.
+        record.url = response.url.to_string();
+    }
+    let doubt = match delivery {
         Delivery::Answered(response) if response.is_success() => {
             let operation = platform
                 .accepted(&response)

@@ -1136,3 +1136,71 @@ async fn management_certificates_over_mutual_tls() {
         "a token alone is no client certificate: {run:?}"
     );
 }
+
+/// A 307 from the management endpoint to another https origin that is not under its cloud's
+/// management domain is not followed: the client certificate and the rollback go nowhere else.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_to_another_https_origin_takes_neither_certificate_nor_rollback() {
+    let server_pki = Pki::new("management server CA");
+    let client_pki = Pki::new("management client CA");
+    let other = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(accepted())
+        .mount(&other)
+        .await;
+    let other_port = tls_front(&server_pki, &client_pki, *other.address()).await;
+    let mock = MockServer::start().await;
+    let at = slot_path();
+    mount_get(
+        &mock,
+        &at,
+        xml_seq(vec![deployment(Some(("Auto", "During", 1)), true)]),
+    )
+    .await;
+    let location = format!("https://localhost:{other_port}{at}/?comp=rollback");
+    mount_post(
+        &mock,
+        &at,
+        "rollback",
+        ResponseTemplate::new(307).insert_header("Location", location.as_str()),
+    )
+    .await;
+    let port = tls_front(&server_pki, &client_pki, *mock.address()).await;
+    let endpoint = format!("https://localhost:{port}");
+    let leaf = client_pki.leaf(&[], "management");
+    let pem = client_pki.write(
+        "mgmt.pem",
+        format!("{}{}", leaf.cert.pem(), leaf.key.serialize_pem()).as_bytes(),
+    );
+    let ca = server_pki.ca_pem();
+    let run = run_args(
+        &args(
+            &endpoint,
+            SLOT,
+            &[
+                "--ca",
+                ca.to_str().unwrap(),
+                "--cert",
+                pem.to_str().unwrap(),
+                "start",
+                "--json",
+            ],
+        ),
+        &[TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let message = format!(
+        "POST {endpoint}{at}/?comp=rollback answered HTTP 307 with Location {location}: it leads to another origin than {endpoint}; the redirect was not followed and nothing was sent there"
+    );
+    assert_eq!(run.json()["error"]["message"], message.as_str());
+    assert_eq!(run.json()["error"]["http_status"], 307);
+    assert_eq!(
+        requests(&mock).await,
+        [format!("GET {at}"), format!("POST {at}/?comp=rollback")]
+    );
+    assert!(
+        requests(&other).await.is_empty(),
+        "nothing reached the other origin"
+    );
+}

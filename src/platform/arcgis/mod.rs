@@ -792,6 +792,7 @@ mod tests {
             tls: TlsOptions::default(),
             token: None,
             token_placement: TokenPlacement::AUTHORIZATION,
+            redirect_domains: &[],
             request_timeout: Duration::from_secs(1),
         })
         .unwrap();
