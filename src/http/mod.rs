@@ -9,11 +9,13 @@
 //! a rollback goes through [`HttpClient::send_once`], which repeats a request only when the
 //! server provably did not act on it (no connection, or 429/503).
 
+mod proxy;
 mod retry;
 pub mod tls;
 
+use std::collections::HashSet;
 use std::error::Error as StdError;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::{Method, Url};
@@ -21,6 +23,7 @@ use serde::Serialize;
 use tracing::{debug, info};
 
 use crate::error::{Error, Problem, excerpt};
+use proxy::{Proxies, Route};
 pub use tls::{IdentityFile, IdentitySource, TlsOptions};
 
 /// The most we read of one answer: status documents are kilobytes.
@@ -225,13 +228,24 @@ pub struct HttpClient {
     token_placement: TokenPlacement,
     redirect_domains: &'static [&'static str],
     request_timeout: Duration,
+    proxies: Arc<Proxies>,
+    /// Origins whose route (proxy or none) has been logged.
+    routes_logged: Mutex<HashSet<String>>,
 }
 
 impl HttpClient {
+    /// A client whose proxies come from the environment (see [`proxy`]).
     pub fn new(options: ClientOptions) -> Result<Self, Error> {
+        Self::with_proxies(options, Proxies::from_env())
+    }
+
+    fn with_proxies(options: ClientOptions, proxies: Proxies) -> Result<Self, Error> {
         if options.token.is_some() {
             refuse_plain_http(&options.base)?;
         }
+        // A proxy variable that applies to the endpoint but is no proxy URL: exit 2 now.
+        proxies.route(&options.base)?;
+        let proxies = Arc::new(proxies);
         let identity = match &options.tls.identity {
             Some(source) => {
                 let identity = tls::load_identity(source)?;
@@ -245,8 +259,15 @@ impl HttpClient {
             None => None,
         };
         let config = tls::client_config(&options.tls, identity)?;
+        let routes = proxies.clone();
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(config)
+            // reqwest reads no proxy variable itself; every connection asks `Proxies::route`.
+            .no_proxy()
+            .proxy(reqwest::Proxy::custom(move |url| match routes.route(url) {
+                Ok(Route::Proxy { url, .. }) => Some(url),
+                Ok(Route::Direct(_)) | Err(_) => None,
+            }))
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10).min(options.request_timeout))
             .timeout(options.request_timeout)
@@ -259,6 +280,8 @@ impl HttpClient {
             token_placement: options.token_placement,
             redirect_domains: options.redirect_domains,
             request_timeout: options.request_timeout,
+            proxies,
+            routes_logged: Mutex::new(HashSet::new()),
         })
     }
 
@@ -536,6 +559,14 @@ impl HttpClient {
     }
 
     async fn attempt_once(&self, request: &Request, url: &Url) -> Result<Response, Failure> {
+        let route = self.route(url).map_err(Failure::Final)?;
+        // A password or other secret field goes in clear only to this machine, which is never
+        // reached through a proxy (tokens are held back by `token_for`).
+        let secret_field = matches!(&request.body, Body::Form(fields)
+            if fields.iter().any(|(_, f)| matches!(f, Field::Secret(_))));
+        if secret_field {
+            refuse_plain_http(url).map_err(Failure::Final)?;
+        }
         let started = Instant::now();
         let mut builder = self.client.request(request.method.clone(), url.clone());
         for header in self.headers(request, url) {
@@ -551,7 +582,10 @@ impl HttpClient {
             }
             None => {}
         }
-        let mut response = builder.send().await.map_err(|e| self.classify(e, url))?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| self.classify(e, url, &route))?;
         let status = response.status().as_u16();
         if response
             .content_length()
@@ -561,7 +595,11 @@ impl HttpClient {
         }
         let headers = response.headers().clone();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e, url))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.classify(e, url, &route))?
+        {
             if body.len() + chunk.len() > MAX_BODY {
                 return Err(too_large(url));
             }
@@ -581,10 +619,22 @@ impl HttpClient {
         })
     }
 
-    fn classify(&self, error: reqwest::Error, url: &Url) -> Failure {
+    /// How `url` is reached, logged at `-v` once for each origin.
+    fn route(&self, url: &Url) -> Result<Route, Error> {
+        let route = self.proxies.route(url)?;
+        let origin = url.origin().ascii_serialization();
+        let mut logged = self.routes_logged.lock().unwrap_or_else(|e| e.into_inner());
+        if logged.insert(origin.clone()) {
+            info!("{origin}: {route}");
+        }
+        Ok(route)
+    }
+
+    fn classify(&self, error: reqwest::Error, url: &Url, route: &Route) -> Failure {
+        // The proxy, when there is one, is named: the failure may be its own.
         let host = match (url.host_str(), url.port_or_known_default()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            _ => url.to_string(),
+            (Some(host), Some(port)) => format!("{host}:{port}{}", route.through()),
+            _ => format!("{url}{}", route.through()),
         };
         if let Some(tls) = find_rustls_error(&error) {
             use rustls::AlertDescription as A;
@@ -1041,6 +1091,68 @@ mod tests {
         );
         assert_eq!(reached.lock().unwrap().len(), 1, "nothing more reached it");
         assert_eq!(first.lock().unwrap().len(), 2);
+    }
+
+    /// A secret form field (a password) never goes over plain http to another machine, so
+    /// never in clear through a proxy either: refused before anything is sent.
+    #[tokio::test]
+    async fn a_secret_field_never_rides_plain_http() {
+        let proxies = proxy::Proxies::from_lookup(|name| {
+            (name == "http_proxy").then(|| "http://127.0.0.1:9".to_string())
+        });
+        let client = HttpClient::with_proxies(
+            ClientOptions {
+                base: Url::parse("http://sf.invalid:19080/").unwrap(),
+                tls: TlsOptions::default(),
+                token: None,
+                token_placement: TokenPlacement::AUTHORIZATION,
+                redirect_domains: &[],
+                request_timeout: Duration::from_secs(5),
+            },
+            proxies,
+        )
+        .unwrap();
+        let request = Request::new(
+            Method::POST,
+            Url::parse("http://sf.invalid:19080/t").unwrap(),
+        )
+        .body(Body::Form(vec![(
+            "password",
+            Field::Secret(Secret::new("pw")),
+        )]));
+        let Delivery::NotSent(error) = client.send_once(&request).await else {
+            panic!("refused before sending");
+        };
+        assert_eq!(error.exit_code(), 2);
+        assert!(
+            error.to_string().contains("plain http:// to sf.invalid"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_bad_proxy_for_the_endpoint_is_a_usage_error() {
+        let proxies = proxy::Proxies::from_lookup(|name| {
+            (name == "ALL_PROXY").then(|| "socks5://127.0.0.1:1080".to_string())
+        });
+        let error = HttpClient::with_proxies(
+            ClientOptions {
+                base: Url::parse("https://sf.invalid/").unwrap(),
+                tls: TlsOptions::default(),
+                token: None,
+                token_placement: TokenPlacement::AUTHORIZATION,
+                redirect_domains: &[],
+                request_timeout: Duration::from_secs(5),
+            },
+            proxies,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(error.exit_code(), 2);
+        assert_eq!(
+            error.to_string(),
+            "ALL_PROXY: socks5://127.0.0.1:1080: only http:// and https:// proxies are supported"
+        );
     }
 
     #[test]

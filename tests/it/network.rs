@@ -1,7 +1,11 @@
 //! Where requests may go: what counts as this machine, redirects, and proxies. Every test
 //! asserts what each loopback server received, so that "nothing was sent there" is checked.
 
+use std::sync::{Arc, Mutex};
+
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -308,4 +312,308 @@ async fn a_read_redirected_within_the_origin_is_followed() {
             ]
         );
     }
+}
+
+/// A "proxy" on 127.0.0.1 that records the head of every request it receives, then closes the
+/// connection: it never tunnels or forwards anything.
+struct RecordingProxy {
+    uri: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl RecordingProxy {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buffer.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    log.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&buffer).to_string());
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        Self { uri, seen }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+const SF_TOKEN: (&str, &str) = ("ROLLBACK_SF_TOKEN", "tok-MARKER");
+
+/// Every proxy variable set: a loopback endpoint is still reached directly, with its token,
+/// and the proxy receives nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_loopback_endpoint_is_never_proxied() {
+    let proxy = RecordingProxy::start().await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(PROGRESS))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cluster("RollingForwardInProgress")))
+        .mount(&server)
+        .await;
+    let port = server.address().port();
+    let endpoints = [
+        server.uri(),
+        format!("http://localhost:{port}"),
+        format!("http://[::1]:{port}"),
+    ];
+    let p = proxy.uri.as_str();
+    let sets: [Env; 4] = [
+        vec![("http_proxy", p)],
+        vec![("ALL_PROXY", p)],
+        vec![("all_proxy", p), ("HTTPS_PROXY", p), ("HTTP_PROXY", p)],
+        vec![("http_proxy", p), ("https_proxy", p), ("NO_PROXY", "")],
+    ];
+    let mut runs = 0;
+    for endpoint in &endpoints {
+        for env in &sets {
+            let mut env = env.clone();
+            env.push(SF_TOKEN);
+            let run = run_args(
+                &[
+                    "sf",
+                    "--endpoint",
+                    endpoint,
+                    "-v",
+                    "cluster",
+                    "status",
+                    "--json",
+                ],
+                &env,
+            )
+            .await;
+            if endpoint.contains("[::1]") && run.code == 6 {
+                // No IPv6 loopback on this machine: still never proxied.
+                assert!(
+                    run.stderr.contains("cannot connect to [::1]"),
+                    "{}",
+                    run.stderr
+                );
+                continue;
+            }
+            assert_eq!(run.code, 0, "{endpoint} {env:?}: {run:?}");
+            assert!(
+                run.stderr.contains(&format!(
+                    "{endpoint}: no proxy (a loopback address is never proxied)"
+                )),
+                "{}",
+                run.stderr
+            );
+            runs += 1;
+        }
+    }
+    assert!(
+        proxy.seen().is_empty(),
+        "the proxy received {:?}",
+        proxy.seen()
+    );
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), runs);
+    for request in received {
+        assert_eq!(request.headers["authorization"], "Bearer tok-MARKER");
+    }
+}
+
+fn sf_status(endpoint: &str) -> Vec<&str> {
+    vec![
+        "sf",
+        "--endpoint",
+        endpoint,
+        "-v",
+        "cluster",
+        "status",
+        "--json",
+    ]
+}
+
+/// An https target through a proxy: a CONNECT tunnel, so the proxy sees the host and port and
+/// never the token; when the proxy fails, the error names it (exit 6).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_https_target_is_tunnelled_and_the_proxy_never_sees_a_credential() {
+    let proxy = RecordingProxy::start().await;
+    let p = proxy.uri.as_str();
+    let cases: [(&str, Env); 4] = [
+        ("HTTPS_PROXY", vec![("HTTPS_PROXY", p)]),
+        (
+            "https_proxy",
+            vec![("https_proxy", p), ("HTTPS_PROXY", "http://127.0.0.2:9")],
+        ),
+        (
+            "ALL_PROXY",
+            vec![("ALL_PROXY", p), ("http_proxy", "http://127.0.0.2:9")],
+        ),
+        (
+            "all_proxy",
+            vec![("all_proxy", p), ("NO_PROXY", "example.invalid,10.0.0.0/8")],
+        ),
+    ];
+    for (var, env) in cases {
+        let before = proxy.seen().len();
+        let mut env = env.clone();
+        env.push(SF_TOKEN);
+        let run = run_args(&sf_status("https://sf.invalid"), &env).await;
+        assert_eq!(run.code, 6, "{var}: {run:?}");
+        let message = run.json()["error"]["message"].as_str().unwrap().to_string();
+        assert!(
+            message.starts_with(&format!(
+                "cannot connect to sf.invalid:443 through the proxy {p} (from {var}): "
+            )),
+            "{var}: {message}"
+        );
+        assert!(
+            run.stderr.contains(&format!(
+                "https://sf.invalid: through the proxy {p} (from {var})"
+            )),
+            "{var}: {}",
+            run.stderr
+        );
+        let seen = proxy.seen();
+        assert!(seen.len() > before, "{var}: the proxy was asked");
+        for head in &seen[before..] {
+            assert!(
+                head.starts_with("CONNECT sf.invalid:443 HTTP/1.1\r\n"),
+                "{var}: {head}"
+            );
+            assert!(
+                !head.to_ascii_lowercase().contains("authorization"),
+                "{head}"
+            );
+            assert!(!head.contains("MARKER"), "{head}");
+        }
+        assert!(!run.stdout.contains("MARKER") && !run.stderr.contains("MARKER"));
+    }
+}
+
+/// NO_PROXY (or no_proxy) names the target, a parent domain, or `*`: no proxy is asked.
+/// Upper-case HTTP_PROXY is ignored for http targets, as curl does.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_proxy_and_upper_case_http_proxy_are_honoured_as_curl_does() {
+    let proxy = RecordingProxy::start().await;
+    let p = proxy.uri.as_str();
+    let cases: [(&str, Env, &str); 6] = [
+        (
+            "https://sf.invalid",
+            vec![("HTTPS_PROXY", p), ("NO_PROXY", "sf.invalid")],
+            "NO_PROXY exempts it",
+        ),
+        (
+            "https://a.sf.invalid",
+            vec![("HTTPS_PROXY", p), ("no_proxy", "x.invalid, .sf.invalid")],
+            "no_proxy exempts it",
+        ),
+        (
+            "https://sf.invalid:8443",
+            vec![("ALL_PROXY", p), ("NO_PROXY", "*")],
+            "NO_PROXY exempts it",
+        ),
+        (
+            "https://sf.invalid",
+            vec![
+                ("HTTPS_PROXY", p),
+                ("NO_PROXY", "10.0.0.0/8, [fd00::1] sf.invalid"),
+            ],
+            "NO_PROXY exempts it",
+        ),
+        (
+            "http://sf.invalid:19080",
+            vec![("HTTP_PROXY", p)],
+            "no proxy variable applies; HTTP_PROXY is not read for http://, as curl does: set http_proxy",
+        ),
+        (
+            "https://sf.invalid",
+            vec![("http_proxy", p)],
+            "no proxy variable applies",
+        ),
+    ];
+    for (endpoint, env, why) in cases {
+        let run = run_args(&sf_status(endpoint), &env).await;
+        assert_eq!(run.code, 6, "{endpoint} {env:?}: {run:?}");
+        let origin = endpoint.trim_end_matches(":443");
+        assert!(
+            run.stderr.contains(&format!("{origin}: no proxy ({why})")),
+            "{endpoint} {env:?}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("proxy"),
+            "{run:?}"
+        );
+    }
+    assert!(
+        proxy.seen().is_empty(),
+        "the proxy received {:?}",
+        proxy.seen()
+    );
+}
+
+/// A plain http target without a credential goes through http_proxy as an absolute-form
+/// request; a proxy variable that is not an http(s) URL is exit 2 before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_http_goes_through_http_proxy_and_bad_proxies_exit_2() {
+    let proxy = RecordingProxy::start().await;
+    let run = run_args(
+        &sf_status("http://sf.invalid:19080"),
+        &[("http_proxy", proxy.uri.as_str())],
+    )
+    .await;
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(
+        run.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "sf.invalid:19080 through the proxy {} (from http_proxy)",
+                proxy.uri
+            )),
+        "{run:?}"
+    );
+    let seen = proxy.seen();
+    assert!(!seen.is_empty());
+    for head in &seen {
+        assert!(
+            head.starts_with(
+                "GET http://sf.invalid:19080/$/GetUpgradeProgress?api-version=6.0 HTTP/1.1\r\n"
+            ),
+            "{head}"
+        );
+    }
+    let before = seen.len();
+    for value in [
+        "socks5://127.0.0.1:1080",
+        "http://user:pw-MARKER@[::1",
+        "ftp://127.0.0.1/",
+    ] {
+        let run = run_args(
+            &sf_status("https://sf.invalid"),
+            &[("HTTPS_PROXY", value), SF_TOKEN],
+        )
+        .await;
+        assert_eq!(run.code, 2, "{value}: {run:?}");
+        assert!(
+            run.stderr.starts_with("error: HTTPS_PROXY: "),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("MARKER") && !run.stdout.contains("MARKER"));
+    }
+    assert_eq!(proxy.seen().len(), before);
 }
