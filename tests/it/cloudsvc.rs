@@ -734,9 +734,47 @@ async fn timeout_exits_5() {
     assert_eq!(run.code, 5, "{run:?}");
     assert_eq!(
         run.json()["error"]["message"],
-        "timed out after 1s; the rollback continues on Azure"
+        "timed out after 1s; last seen: rolling_back (InProgress); the rollback continues on Azure"
     );
     assert_eq!(run.json()["operation_id"], OP);
+}
+
+/// A walk whose operation outlives `--timeout`: the message speaks of the walk, not of a
+/// rollback.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_that_times_out_speaks_of_the_walk() {
+    let server = MockServer::start().await;
+    let at = named_path();
+    mount_get(
+        &server,
+        &at,
+        xml_seq(vec![deployment(Some(("Manual", "Before", 1)), true)]),
+    )
+    .await;
+    mount_post(&server, &at, "walkupgradedomain", accepted()).await;
+    mount_get(
+        &server,
+        &op_path(),
+        xml_seq(vec![operation("InProgress", "")]),
+    )
+    .await;
+    let run = run_args(
+        &args(
+            &server.uri(),
+            &["--deployment", "v2-build17"],
+            &["walk", "--domain", "1", "--timeout", "1s", "--json"],
+        ),
+        &[TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, 5, "{run:?}");
+    assert_eq!(
+        run.json()["error"]["message"],
+        format!(
+            "timed out after 1s; last seen: operation {OP}: InProgress; the upgrade domain walk was accepted"
+        )
+    );
+    assert_eq!(run.json()["phase"], "unknown");
 }
 
 #[tokio::test(flavor = "multi_thread")]

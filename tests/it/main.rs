@@ -13,3 +13,4 @@ mod secrets;
 mod sf;
 mod terminal;
 mod tls;
+mod waiting;

@@ -563,7 +563,7 @@ impl ArcgisTarget {
             // The job of our rollback may not show at once.
             t.unseen_rounds += 1;
             if t.unseen_rounds <= GRACE_ROUNDS {
-                phase = Phase::RollingBack;
+                // Still idle as far as anyone can see: keep looking, claim nothing.
                 moving = true;
                 progress = format!("waiting for the rollback job to show ({progress})");
             } else {

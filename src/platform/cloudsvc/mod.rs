@@ -430,8 +430,14 @@ impl Rollback for CloudsvcTarget {
             }
             let state = operation.status.clone().unwrap_or_default();
             let detail = serde_json::to_value(&operation).unwrap_or_default();
+            // A walk's operation says nothing about a rollback.
+            let phase = if self.walk_only {
+                Phase::Unknown
+            } else {
+                Phase::RollingBack
+            };
             let mut snapshot = Snapshot {
-                phase: Phase::RollingBack,
+                phase,
                 platform_state: Some(state.clone()),
                 from_version: None,
                 progress: format!("operation {id}: {state}"),
