@@ -190,6 +190,14 @@ impl Requests {
         self.0.push(record);
         *lock(&SENT) = Some(self.0.clone());
     }
+
+    /// The last request was finally sent to `url` (a redirect was followed).
+    pub fn sent_to(&mut self, url: String) {
+        if let Some(last) = self.0.last_mut() {
+            last.url = url;
+            *lock(&SENT) = Some(self.0.clone());
+        }
+    }
 }
 
 impl std::ops::Deref for Requests {

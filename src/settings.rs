@@ -156,9 +156,26 @@ pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Resu
         Some(t) => t,
         None => from_profile(&profile.timeout, "timeout")?.unwrap_or(DEFAULT_TIMEOUT),
     };
+    // Below this a poll loop is a busy loop against the server.
+    const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
+    let too_short = |p: Duration| p < MIN_POLL_INTERVAL;
     let poll_interval = match args.poll_interval {
+        Some(p) if too_short(p) => {
+            return Err(Error::Usage(format!(
+                "the poll interval (--poll-interval or ROLLBACK_POLL_INTERVAL) is {}: it must be at least 10ms",
+                humantime::format_duration(p)
+            )));
+        }
         Some(p) => Some(p),
-        None => from_profile(&profile.poll_interval, "poll_interval")?,
+        None => match from_profile(&profile.poll_interval, "poll_interval")? {
+            Some(p) if too_short(p) => {
+                return Err(Error::Usage(format!(
+                    "profile setting poll_interval = {:?}: it must be at least 10ms",
+                    profile.poll_interval.as_deref().unwrap_or_default()
+                )));
+            }
+            other => other,
+        },
     };
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
     let interactive = !args.yes

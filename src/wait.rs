@@ -24,8 +24,10 @@ pub async fn poll<T>(
     loop {
         match read().await? {
             Step::Done(value) => return Ok(value),
+            // A zero `Retry-After` asks for nothing: the interval still applies.
             Step::Continue { retry_after } => {
-                tokio::time::sleep(retry_after.unwrap_or(interval)).await
+                let wait = retry_after.filter(|d| !d.is_zero()).unwrap_or(interval);
+                tokio::time::sleep(wait).await
             }
         }
     }
@@ -134,6 +136,25 @@ mod tests {
         .unwrap();
         assert_eq!(value, 3);
         assert_eq!(started.elapsed(), Duration::from_secs(6));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_zero_retry_after_waits_the_interval() {
+        let calls = Cell::new(0);
+        let started = Instant::now();
+        poll(Duration::from_secs(5), async || {
+            calls.set(calls.get() + 1);
+            Ok(if calls.get() < 3 {
+                Step::Continue {
+                    retry_after: Some(Duration::ZERO),
+                }
+            } else {
+                Step::Done(())
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
     }
 
     #[tokio::test(start_paused = true)]

@@ -15,7 +15,6 @@ use super::{Ctx, engine};
 /// The token travels in this header and in the `token` form field, never in a URL.
 const TOKEN: TokenPlacement = TokenPlacement {
     header: "X-Esri-Authorization",
-    trusted_hosts: &[],
     form_field: Some("token"),
 };
 
@@ -38,6 +37,7 @@ pub async fn run(
             tls: settings.tls,
             token: settings.token,
             token_placement: TOKEN,
+            redirect_domains: &[],
             request_timeout: Duration::from_secs(120),
         },
     )?;

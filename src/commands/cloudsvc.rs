@@ -6,7 +6,7 @@ use crate::cli::{CloudsvcAction, CloudsvcArgs};
 use crate::error::{Error, Problem};
 use crate::http::{ClientOptions, TokenPlacement};
 use crate::platform::Rollback;
-use crate::platform::cloudsvc::{CloudsvcClient, CloudsvcTarget, TOKEN_HOSTS};
+use crate::platform::cloudsvc::{self, CloudsvcClient, CloudsvcTarget};
 use crate::report::Report;
 use crate::settings::{self, Profile};
 
@@ -29,10 +29,8 @@ pub async fn run(
             base: settings.base.clone(),
             tls: settings.tls,
             token: settings.token,
-            token_placement: TokenPlacement {
-                trusted_hosts: TOKEN_HOSTS,
-                ..TokenPlacement::AUTHORIZATION
-            },
+            token_placement: TokenPlacement::AUTHORIZATION,
+            redirect_domains: cloudsvc::redirect_domains(&settings.base),
             request_timeout: Duration::from_secs(90),
         },
     )?;

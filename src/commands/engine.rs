@@ -169,6 +169,10 @@ async fn send(
     loop {
         report.sent = Sent::InFlight;
         let delivery = platform.http().send_once(request).await;
+        if let Delivery::Answered(response) = &delivery {
+            // A redirect was followed: the result shows where the request was finally sent.
+            report.requests.sent_to(response.url.to_string());
+        }
         let (error, delay) = match delivery {
             Delivery::Answered(response) if response.is_success() => {
                 let judged = platform.accepted(&response);
@@ -337,7 +341,11 @@ async fn settle_doubt(
         Ok(snapshot) => {
             report.update(&snapshot);
             ctx.printer.progress(snapshot.phase, &snapshot.progress);
-            if matches!(snapshot.phase, Phase::RollingBack | Phase::RolledBack) {
+            // A rollback shows, or the platform, told to expect one, is waiting for it to show.
+            let shows = matches!(snapshot.phase, Phase::RollingBack | Phase::RolledBack)
+                || (kind == Kind::Rollback
+                    && matches!(platform.decide(&snapshot), Decision::Attach));
+            if shows {
                 report.sent = Sent::Running;
                 return Ok(None);
             }

@@ -174,21 +174,40 @@ async fn execute(
     }
 }
 
-/// The error for a run cut short, saying what became of the operation.
+/// The error for a run cut short: the state last seen, and what this run sent. It claims a
+/// running rollback only when one was seen running.
 fn stopped(stop: Stop, report: &Report, global: &Global) -> Error {
     let place = report.place;
-    let state = match (report.sent, report.phase) {
-        (Sent::Running, _) | (Sent::Nothing, Phase::RollingBack) => {
+    let what = if report.action == "walk" {
+        "upgrade domain walk"
+    } else {
+        "rollback"
+    };
+    // The normalized phase with the platform's word; the platform's progress line when the
+    // phase says nothing.
+    let seen = match (report.phase, &report.platform_state, &report.summary) {
+        (Phase::Unknown, None, None) => "no state was read".to_string(),
+        (Phase::Unknown, _, Some(summary)) => format!("last seen: {summary}"),
+        (phase, Some(state), _) => format!("last seen: {} ({state})", phase.as_str()),
+        (phase, None, _) => format!("last seen: {}", phase.as_str()),
+    };
+    let sent = match report.sent {
+        Sent::Nothing => format!("no {what} was sent"),
+        Sent::InFlight => format!(
+            "the {what} request may have reached {place}: check with `status` before trying again"
+        ),
+        Sent::Running if report.action == "walk" => "the upgrade domain walk was accepted".into(),
+        Sent::Running if report.phase == Phase::RollingBack => {
             format!("the rollback continues on {place}")
         }
-        (Sent::InFlight, _) => format!(
-            "the rollback request may have reached {place}: check with `status` before trying again"
-        ),
-        (Sent::Nothing, Phase::Upgrading) => {
-            format!("no rollback was sent; the upgrade continues on {place}")
+        Sent::Running if report.requests.is_empty() => {
+            format!("a rollback was seen running on {place} before")
         }
-        (Sent::Nothing, _) => "no rollback was sent".to_string(),
+        Sent::Running => {
+            format!("the rollback request was accepted, but {place} had not shown it running yet")
+        }
     };
+    let state = format!("{seen}; {sent}");
     match stop {
         Stop::TimedOut => Error::TimedOut(Problem::new(format!(
             "timed out after {}; {state}",

@@ -53,6 +53,7 @@ pub async fn run(
             tls: settings.tls,
             token: settings.token,
             token_placement: TokenPlacement::AUTHORIZATION,
+            redirect_domains: &[],
             request_timeout: Duration::from_secs(server_timeout + 30),
         },
     )?;

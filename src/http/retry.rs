@@ -21,7 +21,9 @@ pub fn backoff(attempt: u32) -> Duration {
     half + half.mul_f64(fastrand::f64())
 }
 
-/// Parses `Retry-After`: delay-seconds or an HTTP date.
+/// Parses `Retry-After`: delay-seconds or an HTTP date. Zero, or a date already past, asks
+/// for no particular wait: `None`, so that the caller's own interval or backoff applies and a
+/// server cannot make a tight loop of us.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     let delay = match value.parse::<u64>() {
@@ -31,7 +33,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
             when.duration_since(now).unwrap_or(Duration::ZERO)
         }
     };
-    Some(delay.min(MAX_RETRY_AFTER))
+    Some(delay.min(MAX_RETRY_AFTER)).filter(|delay| !delay.is_zero())
 }
 
 #[cfg(test)]
@@ -55,7 +57,9 @@ mod tests {
         let later = httpdate::fmt_http_date(now + Duration::from_secs(7));
         assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(7)));
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(7));
-        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after(&earlier, now), None);
+        assert_eq!(parse_retry_after(&httpdate::fmt_http_date(now), now), None);
+        assert_eq!(parse_retry_after("0", now), None);
         assert_eq!(parse_retry_after("99999", now), Some(MAX_RETRY_AFTER));
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);

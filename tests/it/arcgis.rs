@@ -719,7 +719,62 @@ async fn timeout_exits_5() {
     assert_eq!(run.code, 5, "{run:?}");
     assert_eq!(
         run.json()["error"]["message"],
-        "timed out after 1s; the rollback continues on the ArcGIS deployment"
+        "timed out after 1s; last seen: rolling_back (in_progress); the rollback continues on the ArcGIS deployment"
+    );
+}
+
+/// The rollback was accepted but its job has not shown yet (the grace rounds): a timeout says
+/// so, and does not claim a rollback is running.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_before_the_rollback_job_shows_says_so() {
+    let server = MockServer::start().await;
+    let url = format!("{}/arcgis", server.uri());
+    mount(&server, UP, Seq::json(vec![installed()])).await;
+    mount(
+        &server,
+        &format!("{UP}/checkRollback"),
+        Seq::json(vec![options()]),
+    )
+    .await;
+    mount(
+        &server,
+        &format!("{UP}/rollback"),
+        Seq::json(vec![json!({"status": "success"})]),
+    )
+    .await;
+    let run = run_args(
+        &[
+            "arcgis",
+            "--url",
+            &url,
+            "--poll-interval",
+            "700ms",
+            "start",
+            "--to",
+            "previous",
+            "--timeout",
+            "1s",
+            "--json",
+        ],
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(run.code, 5, "{run:?}");
+    let message = "timed out after 1s; last seen: idle (success); the rollback request was accepted, but the ArcGIS deployment had not shown it running yet";
+    assert_eq!(run.json()["error"]["message"], message);
+    assert_eq!(run.json()["phase"], "idle");
+    assert!(
+        run.stderr.ends_with(&format!("error: {message}\n")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        requests(&server)
+            .await
+            .iter()
+            .filter(|r| r.ends_with("/rollback"))
+            .count(),
+        1
     );
 }
 

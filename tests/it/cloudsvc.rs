@@ -734,9 +734,47 @@ async fn timeout_exits_5() {
     assert_eq!(run.code, 5, "{run:?}");
     assert_eq!(
         run.json()["error"]["message"],
-        "timed out after 1s; the rollback continues on Azure"
+        "timed out after 1s; last seen: rolling_back (InProgress); the rollback continues on Azure"
     );
     assert_eq!(run.json()["operation_id"], OP);
+}
+
+/// A walk whose operation outlives `--timeout`: the message speaks of the walk, not of a
+/// rollback.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_that_times_out_speaks_of_the_walk() {
+    let server = MockServer::start().await;
+    let at = named_path();
+    mount_get(
+        &server,
+        &at,
+        xml_seq(vec![deployment(Some(("Manual", "Before", 1)), true)]),
+    )
+    .await;
+    mount_post(&server, &at, "walkupgradedomain", accepted()).await;
+    mount_get(
+        &server,
+        &op_path(),
+        xml_seq(vec![operation("InProgress", "")]),
+    )
+    .await;
+    let run = run_args(
+        &args(
+            &server.uri(),
+            &["--deployment", "v2-build17"],
+            &["walk", "--domain", "1", "--timeout", "1s", "--json"],
+        ),
+        &[TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, 5, "{run:?}");
+    assert_eq!(
+        run.json()["error"]["message"],
+        format!(
+            "timed out after 1s; last seen: operation {OP}: InProgress; the upgrade domain walk was accepted"
+        )
+    );
+    assert_eq!(run.json()["phase"], "unknown");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1134,5 +1172,73 @@ async fn management_certificates_over_mutual_tls() {
     assert_eq!(
         run.code, 4,
         "a token alone is no client certificate: {run:?}"
+    );
+}
+
+/// A 307 from the management endpoint to another https origin that is not under its cloud's
+/// management domain is not followed: the client certificate and the rollback go nowhere else.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_to_another_https_origin_takes_neither_certificate_nor_rollback() {
+    let server_pki = Pki::new("management server CA");
+    let client_pki = Pki::new("management client CA");
+    let other = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(accepted())
+        .mount(&other)
+        .await;
+    let other_port = tls_front(&server_pki, &client_pki, *other.address()).await;
+    let mock = MockServer::start().await;
+    let at = slot_path();
+    mount_get(
+        &mock,
+        &at,
+        xml_seq(vec![deployment(Some(("Auto", "During", 1)), true)]),
+    )
+    .await;
+    let location = format!("https://localhost:{other_port}{at}/?comp=rollback");
+    mount_post(
+        &mock,
+        &at,
+        "rollback",
+        ResponseTemplate::new(307).insert_header("Location", location.as_str()),
+    )
+    .await;
+    let port = tls_front(&server_pki, &client_pki, *mock.address()).await;
+    let endpoint = format!("https://localhost:{port}");
+    let leaf = client_pki.leaf(&[], "management");
+    let pem = client_pki.write(
+        "mgmt.pem",
+        format!("{}{}", leaf.cert.pem(), leaf.key.serialize_pem()).as_bytes(),
+    );
+    let ca = server_pki.ca_pem();
+    let run = run_args(
+        &args(
+            &endpoint,
+            SLOT,
+            &[
+                "--ca",
+                ca.to_str().unwrap(),
+                "--cert",
+                pem.to_str().unwrap(),
+                "start",
+                "--json",
+            ],
+        ),
+        &[TOKEN],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let message = format!(
+        "POST {endpoint}{at}/?comp=rollback answered HTTP 307 with Location {location}: it leads to another origin than {endpoint}; the redirect was not followed and nothing was sent there"
+    );
+    assert_eq!(run.json()["error"]["message"], message.as_str());
+    assert_eq!(run.json()["error"]["http_status"], 307);
+    assert_eq!(
+        requests(&mock).await,
+        [format!("GET {at}"), format!("POST {at}/?comp=rollback")]
+    );
+    assert!(
+        requests(&other).await.is_empty(),
+        "nothing reached the other origin"
     );
 }

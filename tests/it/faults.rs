@@ -126,7 +126,7 @@ async fn a_stalled_post_that_outlives_the_timeout_says_it_may_have_arrived() {
     assert_eq!(run.code, 5, "{run:?}");
     assert_eq!(
         run.json()["error"]["message"],
-        "timed out after 1s; the rollback request may have reached the cluster: check with `status` before trying again"
+        "timed out after 1s; last seen: upgrading (RollingForwardInProgress); the rollback request may have reached the cluster: check with `status` before trying again"
     );
 }
 
@@ -137,7 +137,7 @@ async fn a_stalled_read_is_bounded_by_the_timeout() {
     assert_eq!(run.code, 5, "{run:?}");
     assert_eq!(
         run.json()["error"]["message"],
-        "timed out after 1s; no rollback was sent"
+        "timed out after 1s; no state was read; no rollback was sent"
     );
     assert!(server.seen().iter().all(|s| s.line.starts_with("GET")));
 }

@@ -939,7 +939,7 @@ async fn timeout_exits_5_and_says_the_rollback_continues() {
     )
     .await;
     assert_eq!(run.code, 5, "{run:?}");
-    let message = "timed out after 1s; the rollback continues on the cluster";
+    let message = "timed out after 1s; last seen: rolling_back (RollingBackInProgress); the rollback continues on the cluster";
     assert!(
         run.stderr.ends_with(&format!("error: {message}\n")),
         "{}",
@@ -1556,14 +1556,14 @@ async fn ctrl_c_during_the_wait_exits_130_and_the_rollback_continues() {
                 "outcome": "in_progress", "exit_code": 130, "phase": "rolling_back",
                 "platform_state": "RollingBackInProgress", "from_version": "2.0.0",
                 "requests": [post_record(format!("{}{APP_ROLLBACK}?api-version=6.0", server.uri()))],
-                "error": error("interrupted", "interrupted; the rollback continues on the cluster", None, None),
+                "error": error("interrupted", "interrupted; last seen: rolling_back (RollingBackInProgress); the rollback continues on the cluster", None, None),
                 "detail": app("RollingBackInProgress", 1),
             }),
         ),
     );
     assert!(
         String::from_utf8_lossy(&output.stderr)
-            .ends_with("error: interrupted; the rollback continues on the cluster\n")
+            .ends_with("error: interrupted; last seen: rolling_back (RollingBackInProgress); the rollback continues on the cluster\n")
     );
     assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
 }
@@ -1613,7 +1613,7 @@ async fn ctrl_c_with_jsonl_leaves_only_whole_lines() {
     assert_eq!(last["outcome"], "in_progress");
     assert_eq!(
         last["error"]["message"],
-        "interrupted; the rollback continues on the cluster"
+        "interrupted; last seen: rolling_back (RollingBackInProgress); the rollback continues on the cluster"
     );
     assert!(
         lines[..lines.len() - 1]

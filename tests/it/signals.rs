@@ -86,7 +86,9 @@ async fn signal_during_the_wait(signal: &str, code: i32, said: &str) {
     // The precondition, the rollback, and two polls.
     let run = signalled(&server, &argv, 4, signal).await;
     assert_eq!(run.code, code, "{run:?}");
-    let message = format!("{said}; the rollback continues on the cluster");
+    let message = format!(
+        "{said}; last seen: rolling_back (RollingBackInProgress); the rollback continues on the cluster"
+    );
     let doc = run.json();
     assert_eq!(doc["outcome"], "in_progress");
     assert_eq!(doc["exit_code"], code);
@@ -132,7 +134,7 @@ async fn sigterm_while_watching_an_upgrade_says_nothing_was_sent() {
     assert_eq!(run.code, 143, "{run:?}");
     assert!(
         run.stderr.ends_with(
-            "error: terminated (SIGTERM); no rollback was sent; the upgrade continues on the cluster\n"
+            "error: terminated (SIGTERM); last seen: upgrading (RollingForwardInProgress); no rollback was sent\n"
         ),
         "{}",
         run.stderr

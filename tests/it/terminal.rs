@@ -287,7 +287,7 @@ async fn signal_at_the_prompt(signal: &'static str, code: i32, said: &str) {
     assert!(screen.contains(QUESTION), "{screen}");
     assert!(
         screen.contains(&format!(
-            "error: {said}; no rollback was sent; the upgrade continues on the cluster"
+            "error: {said}; last seen: upgrading (RollingForwardInProgress); no rollback was sent"
         )),
         "{screen}"
     );

@@ -640,7 +640,7 @@ impl ArcgisTarget {
             // The job of our rollback may not show at once.
             t.unseen_rounds += 1;
             if t.unseen_rounds <= GRACE_ROUNDS {
-                phase = Phase::RollingBack;
+                // Still idle as far as anyone can see: keep looking, claim nothing.
                 moving = true;
                 progress = format!("waiting for the rollback job to show ({progress})");
             } else {
@@ -773,6 +773,9 @@ impl Rollback for ArcgisTarget {
                     "the last job already rolled back a patch{done}; to roll back a further patch, name it with --to ID (see `rollback arcgis targets`)"
                 ))
             }
+            // Idle, yet moving: a rollback of ours was accepted or may have been received, and
+            // its job has not shown yet.
+            Phase::Idle if snapshot.moving => Decision::Attach,
             Phase::Idle | Phase::RolledBack => Decision::RollBack,
             Phase::RollingBack => Decision::Attach,
             Phase::Upgrading => Decision::Nothing(format!(
@@ -901,6 +904,7 @@ mod tests {
             tls: TlsOptions::default(),
             token: None,
             token_placement: TokenPlacement::AUTHORIZATION,
+            redirect_domains: &[],
             request_timeout: Duration::from_secs(1),
         })
         .unwrap();

@@ -20,12 +20,29 @@ use model::{Deployment, ErrorBody, Operation};
 /// is the newest that every classic endpoint accepted (the Python client sends it).
 pub const X_MS_VERSION: &str = "2014-10-01";
 
-/// Management hosts a bearer token may be redirected to (https only).
-pub const TOKEN_HOSTS: &[&str] = &[
+/// The management domains of the public, China and US Government clouds. Service Management
+/// hands requests between its instances with 307/308 under its own cloud's domain.
+pub const MANAGEMENT_DOMAINS: &[&str] = &[
     "management.core.windows.net",
     "management.core.chinacloudapi.cn",
     "management.core.usgovcloudapi.net",
 ];
+
+/// The domain a redirect may lead to (https only, with the credentials) from `base`: its
+/// cloud's management domain when `base` is under one, none for any other endpoint.
+pub fn redirect_domains(base: &Url) -> &'static [&'static str] {
+    let host = base.host_str().unwrap_or_default().to_ascii_lowercase();
+    MANAGEMENT_DOMAINS
+        .iter()
+        .position(|domain| {
+            host == *domain
+                || host
+                    .strip_suffix(domain)
+                    .is_some_and(|rest| rest.ends_with('.'))
+        })
+        .filter(|_| base.scheme() == "https")
+        .map_or(&[], |i| &MANAGEMENT_DOMAINS[i..=i])
+}
 
 /// A deployment slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -422,8 +439,14 @@ impl Rollback for CloudsvcTarget {
             }
             let state = operation.status.clone().unwrap_or_default();
             let detail = serde_json::to_value(&operation).unwrap_or_default();
+            // A walk's operation says nothing about a rollback.
+            let phase = if self.walk_only {
+                Phase::Unknown
+            } else {
+                Phase::RollingBack
+            };
             let mut snapshot = Snapshot {
-                phase: Phase::RollingBack,
+                phase,
                 platform_state: Some(state.clone()),
                 from_version: None,
                 progress: format!("operation {id}: {state}"),
@@ -523,5 +546,36 @@ impl Rollback for CloudsvcTarget {
         tracking.operation_done = id.is_none();
         tracking.operation.clone_from(&id);
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod redirect_tests {
+    use super::*;
+
+    #[test]
+    fn a_redirect_may_stay_in_the_endpoints_own_cloud() {
+        let domains = |url: &str| redirect_domains(&Url::parse(url).unwrap());
+        assert_eq!(
+            domains("https://management.core.windows.net"),
+            ["management.core.windows.net"]
+        );
+        assert_eq!(
+            domains("https://Rdfe.Management.Core.ChinaCloudApi.cn:443/"),
+            ["management.core.chinacloudapi.cn"]
+        );
+        assert_eq!(
+            domains("https://management.core.usgovcloudapi.net/"),
+            ["management.core.usgovcloudapi.net"]
+        );
+        for other in [
+            "http://management.core.windows.net",
+            "https://localhost:8443",
+            "https://management.core.windows.net.evil.invalid",
+            "https://evilmanagement.core.windows.net",
+            "http://127.0.0.1:1234",
+        ] {
+            assert!(domains(other).is_empty(), "{other}");
+        }
     }
 }
