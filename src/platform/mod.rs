@@ -9,7 +9,7 @@ pub mod sf;
 use std::time::Duration;
 
 use crate::error::{Error, Problem};
-use crate::http::{HttpClient, Request, Response};
+use crate::http::{Delivery, Request, RequestRecord, Response};
 pub use crate::report::Phase;
 
 /// One reading of the platform's state.
@@ -61,8 +61,10 @@ pub enum Decision {
 
 /// The operations every platform offers for one rollback target.
 pub trait Rollback {
-    /// The platform's client, for sending the rollback.
-    fn http(&self) -> &HttpClient;
+    /// A mutating request as `--dry-run` and the result document show it, secrets redacted.
+    fn record(&self, request: &Request) -> RequestRecord;
+    /// Sends a mutating request once (the engine decides about sending it again).
+    async fn send(&self, request: &Request) -> Delivery;
     /// Time between reads while waiting, unless `--poll-interval` says otherwise.
     fn default_poll_interval(&self) -> Duration;
     /// Reads the state once (precondition, status and every poll).

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::{Decision, Phase, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
-use crate::http::{Body, Field, HttpClient, Request, Response, Secret};
+use crate::http::{Body, Delivery, Field, HttpClient, Request, RequestRecord, Response, Secret};
 use crate::output::one_line;
 
 /// Message code of "rollback started" in the upgrades job.
@@ -718,8 +718,19 @@ impl ArcgisTarget {
 }
 
 impl Rollback for ArcgisTarget {
-    fn http(&self) -> &HttpClient {
-        &self.client.http
+    fn record(&self, request: &Request) -> RequestRecord {
+        self.client.http.record(request)
+    }
+
+    async fn send(&self, request: &Request) -> Delivery {
+        // A held password may need a fresh token first; without one nothing is sent.
+        if let Err(error) = self.client.ensure_token().await {
+            return Delivery::NotSent {
+                error,
+                retry: false,
+            };
+        }
+        self.client.http.send_once(request).await
     }
 
     fn default_poll_interval(&self) -> Duration {

@@ -12,7 +12,7 @@ use reqwest::{Method, Url};
 
 use super::{NextStep, Phase, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
-use crate::http::{Body, HttpClient, Request, Response};
+use crate::http::{Body, Delivery, HttpClient, Request, RequestRecord, Response};
 use crate::output::one_line;
 use model::{Deployment, ErrorBody, Operation};
 
@@ -415,8 +415,12 @@ fn deployment_progress(d: &Deployment) -> String {
 }
 
 impl Rollback for CloudsvcTarget {
-    fn http(&self) -> &HttpClient {
-        &self.client.http
+    fn record(&self, request: &Request) -> RequestRecord {
+        self.client.http.record(request)
+    }
+
+    async fn send(&self, request: &Request) -> Delivery {
+        self.client.http.send_once(request).await
     }
 
     fn default_poll_interval(&self) -> Duration {

@@ -10,7 +10,7 @@ use tracing::debug;
 
 use super::{Phase, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
-use crate::http::{HttpClient, Request, Response};
+use crate::http::{Delivery, HttpClient, Request, RequestRecord, Response};
 use crate::output::one_line;
 use model::{FabricError, UpgradeProgress, VersionInfo};
 
@@ -143,8 +143,12 @@ impl SfTarget {
 }
 
 impl Rollback for SfTarget {
-    fn http(&self) -> &HttpClient {
-        &self.client.http
+    fn record(&self, request: &Request) -> RequestRecord {
+        self.client.http.record(request)
+    }
+
+    async fn send(&self, request: &Request) -> Delivery {
+        self.client.http.send_once(request).await
     }
 
     fn default_poll_interval(&self) -> Duration {
