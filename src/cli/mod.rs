@@ -134,12 +134,20 @@ pub struct WatchArgs {
     pub watch: bool,
 }
 
-/// A positive duration such as `90s`, `45m`, `1h30m` or `500ms`.
+/// The longest `--timeout` or `--poll-interval`: 30 days. Longer values are refused rather
+/// than clamped, since they are typing mistakes, and every deadline computed from a duration
+/// stays far from the limits of `Instant`.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A positive duration such as `90s`, `45m`, `1h30m` or `500ms`, at most [`MAX_DURATION`].
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(value.trim())
         .map_err(|e| format!("{e} (examples: 90s, 45m, 2h)"))?;
     if duration.is_zero() {
         return Err("must be greater than zero".into());
+    }
+    if duration > MAX_DURATION {
+        return Err("must be at most 30 days (30d)".into());
     }
     Ok(duration)
 }
@@ -162,5 +170,18 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("10").is_err());
+        assert_eq!(parse_duration("30d"), Ok(MAX_DURATION));
+        for huge in [
+            "30d 1s",
+            "18446744073709551615s",
+            "500000000000y",
+            "18446744073709551615ns",
+        ] {
+            let err = parse_duration(huge).unwrap_err();
+            assert!(
+                err.contains("at most 30 days") || err.contains("overflow"),
+                "{huge}: {err}"
+            );
+        }
     }
 }

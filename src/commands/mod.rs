@@ -160,7 +160,12 @@ async fn execute(
         printer,
         audit,
     };
-    let deadline = Instant::now() + global.timeout;
+    // `parse_duration` keeps the timeout within 30 days; saturate all the same rather than
+    // let an unforeseen value overflow the clock.
+    let now = Instant::now();
+    let deadline = now
+        .checked_add(global.timeout)
+        .unwrap_or_else(|| now + crate::cli::MAX_DURATION);
     let work = async {
         match &cli.command {
             Command::Sf(args) => sf::run(args, &profile, &ctx, report).await,

@@ -527,6 +527,79 @@ async fn bad_gateway_and_reset_mid_wait_are_survived() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn job_dates_after_9999_and_huge_numbers_mid_wait_are_shown_raw() {
+    let server = MockServer::start().await;
+    let url = format!("{}/arcgis", server.uri());
+    // Written by hand: the literal 1e300 as a server sends it.
+    let started = r#"{"message": "Starting the rollback process from 10.9.0.506 to 10.9.0.505.", "when": 1700000000000, "code": 2072}"#;
+    let far = r#"{"message": "Clock says year 10000.", "when": 253402300800000, "code": 2073}"#;
+    let huge = r#"{"message": "Clock says 1e300.", "when": 1e300, "code": 1e300}"#;
+    let done = r#"{"message": "Rollback complete.", "when": 1700000120000, "code": 2074}"#;
+    let answer = |state: &str, code: &str, messages: &[&str]| {
+        ResponseTemplate::new(200).set_body_raw(
+            format!(
+                r#"{{"status": {{"state": "{state}", "code": {code}, "messages": [{}]}}}}"#,
+                messages.join(", ")
+            ),
+            "application/json",
+        )
+    };
+    mount(
+        &server,
+        UP,
+        Seq::new(vec![
+            ok(installed()),
+            answer("in_progress", "1", &[started, far]),
+            answer("in_progress", "1e300", &[started, far, huge]),
+            answer("success", "3", &[started, far, huge, done]),
+        ]),
+    )
+    .await;
+    mount(
+        &server,
+        &format!("{UP}/checkRollback"),
+        Seq::json(vec![options()]),
+    )
+    .await;
+    mount(
+        &server,
+        &format!("{UP}/rollback"),
+        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
+    )
+    .await;
+    let run = run_args(
+        &args(&url, &["start", "--to", "previous", "--json"]),
+        &[TOKEN_ENV],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["outcome"], "rolled_back");
+    assert_eq!(doc["platform_state"], "success");
+    assert_eq!(doc["detail"]["status"]["messages"][2]["when"], 1e300);
+    assert_eq!(
+        requests(&server).await,
+        [
+            format!("POST {UP}"),
+            format!("POST {UP}/checkRollback"),
+            format!("POST {UP}/rollback"),
+            format!("POST {UP}"),
+            format!("POST {UP}"),
+            format!("POST {UP}"),
+        ]
+    );
+    let stderr = normalize(&run.stderr, &url);
+    for line in [
+        "[2023-11-14T22:13:20Z] Starting the rollback process from 10.9.0.506 to 10.9.0.505.\n",
+        "[253402300800000] Clock says year 10000.\n",
+        "[1e+300] Clock says 1e300.\n",
+    ] {
+        assert_eq!(stderr.matches(line).count(), 1, "{line}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn password_login_and_refresh_on_498() {
     let server = MockServer::start().await;
     let url = format!("{}/arcgis", server.uri());

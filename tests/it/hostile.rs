@@ -179,3 +179,118 @@ async fn bad_numbers_conflicts_and_names_exit_2_with_nothing_sent() {
     }
     assert!(requests(&server).await.is_empty(), "nothing was sent");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn absurd_durations_exit_2_with_nothing_sent() {
+    let server = catch_all().await;
+    let uri = server.uri();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[profiles.long]\ntimeout = \"500000000000y\"\n[profiles.slow]\npoll_interval = \"18446744073709551615s\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let arcgis = format!("{uri}/arcgis");
+    let cases: Vec<(Vec<&str>, Env)> = vec![
+        (
+            vec![
+                "--timeout",
+                "18446744073709551615s",
+                "sf",
+                "--endpoint",
+                &uri,
+                "cluster",
+                "status",
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "--timeout",
+                "500000000000y",
+                "sf",
+                "--endpoint",
+                &uri,
+                "cluster",
+                "start",
+            ],
+            vec![],
+        ),
+        (
+            vec!["--timeout", "31d", "arcgis", "--url", &arcgis, "status"],
+            vec![("ROLLBACK_ARCGIS_TOKEN", "t")],
+        ),
+        (
+            vec![
+                "--poll-interval",
+                "18446744073709551615s",
+                "sf",
+                "--endpoint",
+                &uri,
+                "cluster",
+                "status",
+            ],
+            vec![],
+        ),
+        (
+            vec!["sf", "--endpoint", &uri, "cluster", "status"],
+            vec![("ROLLBACK_TIMEOUT", "18446744073709551615s")],
+        ),
+        (
+            vec![
+                "--config",
+                config,
+                "--profile",
+                "long",
+                "sf",
+                "--endpoint",
+                &uri,
+                "cluster",
+                "status",
+            ],
+            vec![],
+        ),
+        (
+            vec![
+                "--config",
+                config,
+                "--profile",
+                "slow",
+                "sf",
+                "--endpoint",
+                &uri,
+                "cluster",
+                "status",
+            ],
+            vec![],
+        ),
+    ];
+    for (argv, env) in cases {
+        let run = run_args(&argv, &env).await;
+        assert_eq!(run.code, 2, "{argv:?} {env:?}: {run:?}");
+        assert!(
+            run.stderr.starts_with("error: ") && run.stderr.contains("at most 30 days"),
+            "{argv:?}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    assert!(requests(&server).await.is_empty(), "nothing was sent");
+    // The longest accepted timeout runs normally.
+    let run = run_args(
+        &[
+            "--timeout",
+            "30d",
+            "sf",
+            "--endpoint",
+            &uri,
+            "cluster",
+            "status",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+}

@@ -44,7 +44,10 @@ impl ArcgisClient {
     /// `wait` is the run's `--timeout`: a generated token should outlive it.
     pub fn new(http: HttpClient, url: &Url, login: Option<Login>, wait: Duration) -> Self {
         let referer = login.as_ref().map(|_| url.origin().ascii_serialization());
-        let token_minutes = (wait + Duration::from_secs(15 * 60)).as_secs().div_ceil(60);
+        let token_minutes = wait
+            .saturating_add(Duration::from_secs(15 * 60))
+            .as_secs()
+            .div_ceil(60);
         Self {
             http,
             url: url.as_str().trim_end_matches('/').to_string(),
@@ -85,7 +88,7 @@ impl ArcgisClient {
             )
             .without_token();
         let response = self.http.read(&request).await?;
-        let value = envelope(&response).map_err(|e| match e {
+        let (token, expires_at) = token_answer(&response).map_err(|e| match e {
             Error::Platform(p) | Error::Auth(p) => Error::Auth(Problem {
                 message: format!(
                     "generateToken refused the credentials of {}: {}",
@@ -95,24 +98,7 @@ impl ArcgisClient {
             }),
             other => other,
         })?;
-        let Some(token) = value
-            .get("token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        else {
-            return Err(Error::unexpected(format!(
-                "generateToken answered without a token: {}",
-                excerpt(&response.body, 200)
-            )));
-        };
-        let expires = value
-            .get("expires")
-            .or_else(|| value.get("expiration"))
-            .and_then(epoch_ms);
-        *self.expires_at.borrow_mut() = Some(expires.map_or_else(
-            || SystemTime::now() + Duration::from_secs(3600),
-            system_time,
-        ));
+        *self.expires_at.borrow_mut() = Some(expires_at);
         self.http.set_token(Secret::new(token));
         tracing::info!(
             "generated a token for {} ({} minutes asked)",
@@ -167,20 +153,83 @@ impl ArcgisClient {
     }
 }
 
+/// The token of a generateToken answer and when it expires: `expires` (or `expiration`) in
+/// epoch milliseconds, else an hour from now when it is missing or no time (negative, 1e300).
+fn token_answer(response: &Response) -> Result<(String, SystemTime), Error> {
+    let value = envelope(response)?;
+    let Some(token) = value
+        .get("token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    else {
+        return Err(Error::unexpected(format!(
+            "generateToken answered without a token: {}",
+            excerpt(&response.body, 200)
+        )));
+    };
+    let now = SystemTime::now();
+    let expires_at = value
+        .get("expires")
+        .or_else(|| value.get("expiration"))
+        .and_then(integer)
+        .and_then(time_from_ms)
+        .unwrap_or_else(|| now.checked_add(Duration::from_secs(3600)).unwrap_or(now));
+    Ok((token.to_string(), expires_at))
+}
+
 fn is_token_code(problem: &Problem) -> bool {
     matches!(problem.platform_code.as_deref(), Some("498" | "499"))
 }
 
+/// A message's `when` as a key to order messages by: epoch milliseconds, with numbers beyond
+/// the range of `i64` (1e300) saturated so that they still sort last (or first).
 fn epoch_ms(value: &Value) -> Option<i64> {
     match value {
+        // `as` saturates; JSON has no NaN.
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
 
-fn system_time(ms: i64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+/// An integer as ArcGIS writes one: a number without a fraction that fits in `i64`, or such a
+/// number in a string. `2.5`, `1e300` and `"soon"` are none.
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            let f = n.as_f64()?;
+            // i64::MAX as f64 rounds up to 2^63, which is out of range: hence `<`.
+            (f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64).then_some(f as i64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Epoch milliseconds as a time, when the clock can hold it (not before 1970).
+fn time_from_ms(ms: i64) -> Option<SystemTime> {
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(u64::try_from(ms).ok()?))
+}
+
+/// The first millisecond of the year 10000: RFC 3339 has four-digit years.
+const YEAR_10000_MS: i64 = 253_402_300_800_000;
+
+/// A message's `when` for people: RFC 3339 for a date from 1970 to 9999, else the raw value
+/// (shortened) as the server wrote it.
+fn when_label(value: &Value) -> String {
+    match integer(value)
+        .filter(|ms| (0..YEAR_10000_MS).contains(ms))
+        .and_then(time_from_ms)
+    {
+        Some(at) => humantime::format_rfc3339_seconds(at).to_string(),
+        None => {
+            let raw = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            excerpt(raw.as_bytes(), 40)
+        }
+    }
 }
 
 fn code_text(value: Option<&Value>) -> Option<String> {
@@ -279,6 +328,8 @@ pub const MAX_MESSAGES: usize = 500;
 struct JobMessage {
     text: String,
     when: Option<i64>,
+    /// `when` as shown: a date, or the raw value when it is none.
+    stamp: String,
     code: Option<i64>,
 }
 
@@ -304,7 +355,11 @@ fn job_message(m: &Value) -> JobMessage {
             .and_then(Value::as_str)
             .map_or_else(|| m.to_string(), str::to_string),
         when: m.get("when").and_then(epoch_ms),
-        code: m.get("code").and_then(epoch_ms),
+        stamp: m
+            .get("when")
+            .map(when_label)
+            .unwrap_or_else(|| "no time".into()),
+        code: m.get("code").and_then(integer),
     }
 }
 
@@ -325,7 +380,7 @@ fn parse_job(value: &mut Value, url: &str) -> Result<Job, Error> {
         for item in items.iter() {
             let when = item.get("when").and_then(epoch_ms);
             newest = newest.max(when);
-            if item.get("code").and_then(epoch_ms) == Some(ROLLBACK_STARTED) {
+            if item.get("code").and_then(integer) == Some(ROLLBACK_STARTED) {
                 rollback = Some(job_message(item));
             }
         }
@@ -344,7 +399,7 @@ fn parse_job(value: &mut Value, url: &str) -> Result<Job, Error> {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string(),
-        code: status.get("code").and_then(epoch_ms),
+        code: status.get("code").and_then(integer),
         messages,
         dropped,
         newest,
@@ -524,14 +579,6 @@ fn message_key(message: &JobMessage) -> u64 {
     hasher.finish()
 }
 
-/// A job message's time for a line of text.
-fn message_time(message: &JobMessage) -> String {
-    match message.when {
-        Some(when) => humantime::format_rfc3339_seconds(system_time(when)).to_string(),
-        None => "no time".into(),
-    }
-}
-
 /// One deployment's patch rollback.
 pub struct ArcgisTarget {
     pub client: ArcgisClient,
@@ -594,11 +641,7 @@ impl ArcgisTarget {
                     job.dropped
                 ));
             }
-            events.extend(
-                fresh
-                    .iter()
-                    .map(|m| format!("[{}] {}", message_time(m), m.text)),
-            );
+            events.extend(fresh.iter().map(|m| format!("[{}] {}", m.stamp, m.text)));
         }
         t.seen = counts;
         t.dropped_said = t.dropped_said.max(job.dropped);
@@ -778,7 +821,7 @@ impl Rollback for ArcgisTarget {
                     .borrow()
                     .last_rollback
                     .as_ref()
-                    .map(|m| format!(" ({} at {})", m.text, message_time(m)))
+                    .map(|m| format!(" ({} at {})", m.text, m.stamp))
                     .unwrap_or_default();
                 Decision::Nothing(format!(
                     "the last job already rolled back a patch{done}; to roll back a further patch, name it with --to ID (see `rollback arcgis targets`)"
@@ -912,7 +955,11 @@ mod tests {
         let url = Url::parse("https://gis.invalid/arcgis").unwrap();
         let http = HttpClient::new(ClientOptions {
             base: url.clone(),
-            tls: TlsOptions::default(),
+            // Nothing is sent; skipping the system roots keeps each case fast.
+            tls: TlsOptions {
+                insecure: true,
+                ..TlsOptions::default()
+            },
             token: None,
             token_placement: TokenPlacement::AUTHORIZATION,
             redirect_domains: &[],
@@ -952,6 +999,150 @@ mod tests {
             prop_assert_eq!(snapshot.phase, Phase::Unknown);
             prop_assert_eq!(snapshot.platform_state.as_deref(), Some(state.as_str()));
             prop_assert_eq!(snapshot.detail, job);
+        }
+    }
+
+    use crate::testing::{Shape, arb_document, arb_value, full_document};
+    use Shape::{Leaf, List, Object};
+
+    const JOB: Shape = Object(&[(
+        "status",
+        Object(&[
+            ("state", Leaf),
+            ("code", Leaf),
+            (
+                "messages",
+                List(&Object(&[
+                    ("message", Leaf),
+                    ("when", Leaf),
+                    ("code", Leaf),
+                ])),
+            ),
+        ]),
+    )]);
+    const OPTIONS: Shape = Object(&[(
+        "updates",
+        List(&Object(&[
+            ("id", Leaf),
+            ("name", Leaf),
+            ("version", Leaf),
+            ("build", Leaf),
+            ("updateType", Leaf),
+            ("previousVersion", Leaf),
+            ("description", Leaf),
+        ])),
+    )]);
+    const TOKEN: Shape = Object(&[
+        ("token", Leaf),
+        ("expires", Leaf),
+        ("expiration", Leaf),
+        ("ssl", Leaf),
+    ]);
+
+    /// Marks a rollback as accepted, as a 2xx answer to the POST does.
+    fn accepted(t: &ArcgisTarget) {
+        t.accepted(&response(200, b"{\"status\":\"success\"}"))
+            .unwrap();
+    }
+
+    #[test]
+    fn the_shapes_produce_readable_documents() {
+        let mut job = full_document(&JOB);
+        let parsed = parse_job(&mut job, "u").unwrap();
+        assert_eq!(parsed.messages.len(), 1);
+        assert_eq!(parse_options(&full_document(&OPTIONS)).unwrap().len(), 1);
+        assert!(token_answer(&response(200, full_document(&TOKEN).to_string().as_bytes())).is_ok());
+    }
+
+    proptest! {
+        /// The upgrades job with any value in every field (`when` and `code` 1e300, after the
+        /// year 9999, negative, fractional, integer extremes, long strings): judged before and
+        /// after a rollback was accepted, each message shown once with its date or raw `when`.
+        #[test]
+        fn hostile_jobs_are_judged(first in arb_document(&JOB, arb_value), then in arb_document(&JOB, arb_value)) {
+            let t = target();
+            if let Ok(job) = parse_job(&mut first.clone(), "u") {
+                let _ = t.judge(job, first.clone());
+            }
+            accepted(&t);
+            if let Ok(job) = parse_job(&mut then.clone(), "u") {
+                let stamps: Vec<String> = job.messages.iter().map(|m| m.stamp.clone()).collect();
+                let snapshot = t.judge(job, then.clone());
+                for event in snapshot.events.iter().filter(|e| !e.starts_with('(')) {
+                    prop_assert!(stamps.iter().any(|s| event.starts_with(&format!("[{s}] "))), "{}", event);
+                }
+                let _ = t.decide(&snapshot);
+                let _ = t.describe(&snapshot);
+            }
+        }
+
+        /// Check Rollback with any value in every field of every option.
+        #[test]
+        fn hostile_options_are_read(doc in arb_document(&OPTIONS, arb_value)) {
+            if let Ok(options) = parse_options(&doc) {
+                for option in &options {
+                    let _ = option.line();
+                    prop_assert!(choose(&options, &Choice::Id(option.id.clone()), "u").is_ok() || option.id.starts_with("rel_"));
+                }
+                let _ = choose(&options, &Choice::Previous, "u");
+            }
+        }
+
+        /// generateToken with any value in every field: a token with an expiry, or an error.
+        #[test]
+        fn hostile_token_answers_are_read(doc in arb_document(&TOKEN, arb_value)) {
+            let answer = token_answer(&response(200, doc.to_string().as_bytes()));
+            match doc.get("token").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                Some(token) => prop_assert_eq!(answer.unwrap().0, token),
+                None => prop_assert_eq!(answer.unwrap_err().exit_code(), 1),
+            }
+        }
+    }
+
+    #[test]
+    fn dates_beyond_9999_and_numbers_beyond_i64_are_shown_raw() {
+        let t = target();
+        let message = |text: &str, when: Value| serde_json::json!({"message": text, "when": when, "code": 2073});
+        let before = serde_json::json!({"status": {"state": "success", "code": 3, "messages": [message("installed", 1_600_000_000_000_i64.into())]}});
+        t.judge(parse_job(&mut before.clone(), "u").unwrap(), before.clone());
+        accepted(&t);
+        let after = serde_json::json!({"status": {"state": "in_progress", "code": 1, "messages": [
+            message("installed", 1_600_000_000_000_i64.into()),
+            message("ten thousand", 253_402_300_800_000_i64.into()),
+            message("huge", serde_json::from_str("1e300").unwrap()),
+            message("started", 1_700_000_000_000_i64.into()),
+            message("fraction", serde_json::from_str("1700000000001.5").unwrap()),
+        ]}});
+        let snapshot = t.judge(parse_job(&mut after.clone(), "u").unwrap(), after.clone());
+        // In the job's own order (a log is appended to), each with its date or raw `when`.
+        assert_eq!(
+            snapshot.events,
+            [
+                "[253402300800000] ten thousand",
+                "[1e+300] huge",
+                "[2023-11-14T22:13:20Z] started",
+                "[1700000000001.5] fraction",
+            ]
+        );
+        assert_eq!(snapshot.phase, Phase::RollingBack);
+        let negative = serde_json::json!({"status": {"state": "in_progress", "code": -1, "messages": [message("negative", (-5).into())]}});
+        assert_eq!(
+            parse_job(&mut negative.clone(), "u").unwrap().messages[0].stamp,
+            "-5"
+        );
+    }
+
+    #[test]
+    fn token_expiry_is_read_fallibly() {
+        let at = |body: &str| token_answer(&response(200, body.as_bytes())).unwrap().1;
+        let later = SystemTime::now() + Duration::from_secs(3000);
+        assert_eq!(
+            at(r#"{"token":"t","expires":4102444800000}"#),
+            SystemTime::UNIX_EPOCH + Duration::from_millis(4_102_444_800_000)
+        );
+        for odd in ["1e300", "-5", "2.5", "\"soon\"", "18446744073709551616"] {
+            let expires = at(&format!(r#"{{"token":"t","expires":{odd}}}"#));
+            assert!(expires > later, "{odd}: an hour from now");
         }
     }
 

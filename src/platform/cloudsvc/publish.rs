@@ -113,6 +113,63 @@ mod tests {
   </PublishProfile>
 </PublishData>"#;
 
+    use crate::testing::{Shape, arb_document, arb_xml_text, full_document, to_xml};
+    use Shape::{Leaf, List, Object};
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    const PUBLISH_DATA: Shape = Object(&[(
+        "PublishProfile",
+        List(&Object(&[
+            ("@SchemaVersion", Leaf),
+            ("@PublishMethod", Leaf),
+            (
+                "Subscription",
+                List(&Object(&[
+                    ("@Id", Leaf),
+                    ("@Name", Leaf),
+                    ("@ServiceManagementUrl", Leaf),
+                    ("@ManagementCertificate", Leaf),
+                ])),
+            ),
+        ])),
+    )]);
+
+    fn text() -> BoxedStrategy<Value> {
+        prop_oneof![
+            arb_xml_text(),
+            Just("2.0".to_string()),
+            Just("AzureServiceManagementAPI".to_string()),
+            "[A-Za-z0-9+/ ]{0,40}={0,2}",
+        ]
+        .prop_map(Value::String)
+        .boxed()
+    }
+
+    #[test]
+    fn the_shape_names_every_attribute_the_model_reads() {
+        let xml = to_xml("PublishData", &full_document(&PUBLISH_DATA));
+        let data: PublishData = crate::platform::cloudsvc::model::parse(xml.as_bytes()).unwrap();
+        let model = format!("{data:?}");
+        assert!(!model.contains("None"), "{model}");
+    }
+
+    proptest! {
+        /// Publish settings with hostile attribute values: a subscription or a reason, never a
+        /// panic; what is chosen is what the file says.
+        #[test]
+        fn hostile_publish_settings_are_read_or_refused(doc in arb_document(&PUBLISH_DATA, text), wanted in prop::option::of(text())) {
+            let xml = to_xml("PublishData", &doc);
+            let wanted = wanted.as_ref().and_then(Value::as_str);
+            if let Ok(chosen) = select(xml.as_bytes(), wanted) {
+                prop_assert!(!chosen.id.is_empty());
+                if let Some(wanted) = wanted {
+                    prop_assert!(chosen.id.eq_ignore_ascii_case(wanted));
+                }
+            }
+        }
+    }
+
     #[test]
     fn picks_by_id_case_insensitively() {
         let p = select(FILE.as_bytes(), Some("BBBB-2")).unwrap();
