@@ -185,7 +185,8 @@ pub fn load_profile(args: &GlobalArgs) -> Result<Profile, Error> {
     let Some(path) = args.config.clone().or_else(default_config_path) else {
         return match &args.profile {
             Some(name) => Err(Error::Usage(format!(
-                "profile {name:?}: no config file (set --config or XDG_CONFIG_HOME)"
+                "profile {}: no config file (set --config or XDG_CONFIG_HOME)",
+                shown(name)
             ))),
             None => Ok(Profile::default()),
         };
@@ -210,8 +211,9 @@ pub fn load_profile(args: &GlobalArgs) -> Result<Profile, Error> {
         Some(name) => file.profiles.remove(name).ok_or_else(|| {
             let known: Vec<&String> = file.profiles.keys().collect();
             Error::Usage(format!(
-                "config file {} has no profile {name:?} (profiles: {known:?})",
-                path.display()
+                "config file {} has no profile {} (profiles: {known:?})",
+                path.display(),
+                shown(name)
             ))
         })?,
         None => file.profiles.remove("default").unwrap_or_default(),
