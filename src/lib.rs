@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod error;
 mod http;
+mod input;
 mod output;
 mod platform;
 mod redact;

@@ -4,7 +4,7 @@
 //! come from argv or the profile file itself: only from the environment, stdin, or a file path.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use crate::cli::{
 };
 use crate::error::Error;
 use crate::http::{IdentityFile, IdentitySource, Secret, TlsOptions};
+use crate::input::{self, shown};
 use crate::platform::cloudsvc::{Deploy, Mode, Slot, publish};
 
 /// The `[profiles.NAME]` tables of the config file.
@@ -217,13 +218,15 @@ pub fn load_profile(args: &GlobalArgs) -> Result<Profile, Error> {
     let Some(path) = args.config.clone().or_else(default_config_path) else {
         return match &args.profile {
             Some(name) => Err(Error::Usage(format!(
-                "profile {name:?}: no config file (set --config or XDG_CONFIG_HOME)"
+                "profile {}: no config file (set --config or XDG_CONFIG_HOME)",
+                shown(name)
             ))),
             None => Ok(Profile::default()),
         };
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let text = match input::read_regular(&path, input::MAX_SMALL_FILE) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| Error::Usage(format!("config file {}: not UTF-8 text", path.display())))?,
         Err(e)
             if e.kind() == std::io::ErrorKind::NotFound && !explicit && args.profile.is_none() =>
         {
@@ -241,8 +244,9 @@ pub fn load_profile(args: &GlobalArgs) -> Result<Profile, Error> {
         Some(name) => file.profiles.remove(name).ok_or_else(|| {
             let known: Vec<&String> = file.profiles.keys().collect();
             Error::Usage(format!(
-                "config file {} has no profile {name:?} (profiles: {known:?})",
-                path.display()
+                "config file {} has no profile {} (profiles: {known:?})",
+                path.display(),
+                shown(name)
             ))
         })?,
         None => file.profiles.remove("default").unwrap_or_default(),
@@ -317,13 +321,16 @@ fn find_secret_key(table: &toml::Table, prefix: &str) -> Option<String> {
     })
 }
 
-/// Reads a secret from stdin (`--token-stdin`, `--password-stdin`).
-pub fn secret_from_stdin(what: &str) -> Result<Secret, Error> {
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
+/// Reads a secret from stdin (`--token-stdin`, `--password-stdin`); a pipe that stays open
+/// gives way to `--timeout` and Ctrl-C.
+pub async fn secret_from_stdin(what: &str) -> Result<Secret, Error> {
+    let source = format!("the {what} on stdin");
+    let bytes = input::read_stdin()
+        .await
         .map_err(|e| Error::Usage(format!("cannot read the {what} from stdin: {e}")))?;
-    non_empty_secret(text, &format!("the {what} on stdin"))
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::Usage(format!("{source} is not UTF-8")))?;
+    non_empty_secret(text, &source)
 }
 
 fn non_empty_secret(text: String, source: &str) -> Result<Secret, Error> {
@@ -331,6 +338,7 @@ fn non_empty_secret(text: String, source: &str) -> Result<Secret, Error> {
     if trimmed.is_empty() {
         return Err(Error::Usage(format!("{source} is empty")));
     }
+    input::plain_secret(trimmed, source)?;
     Ok(Secret::new(trimmed))
 }
 
@@ -358,14 +366,20 @@ fn is_variable_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn secret_from_file(path: &Path, option: &str) -> Result<Secret, Error> {
-    let text = std::fs::read_to_string(path)
+async fn secret_from_file(path: &Path, option: &str) -> Result<Secret, Error> {
+    let source = format!("{option} {}", path.display());
+    let bytes = input::read_secret_file(path)
+        .await
         .map_err(|e| Error::Usage(format!("{option}: cannot read {}: {e}", path.display())))?;
-    non_empty_secret(text, &format!("{option} {}", path.display()))
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::Usage(format!("{source} is not UTF-8")))?;
+    non_empty_secret(text, &source)
 }
 
 /// Parses an endpoint or URL option: http or https, a host, no query or fragment.
 pub fn parse_endpoint(value: &str, option: &str) -> Result<Url, Error> {
+    // The URL parser drops tabs and newlines silently: refuse them first.
+    input::plain_value(value, option)?;
     let bad = |why: &str| Error::Usage(format!("{option} {value:?}: {why}"));
     let url = Url::parse(value.trim()).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -385,7 +399,7 @@ pub fn parse_endpoint(value: &str, option: &str) -> Result<Url, Error> {
 
 /// A secret (`what`: "token" or "password"): from stdin when asked, else the platform's
 /// variable, else the profile's `{what}_env` (a variable name) or `{what}_file` (a path).
-fn secret(
+async fn secret(
     what: &str,
     stdin: bool,
     variable: &str,
@@ -394,7 +408,7 @@ fn secret(
     table: &str,
 ) -> Result<Option<Secret>, Error> {
     if stdin {
-        return secret_from_stdin(what).map(Some);
+        return secret_from_stdin(what).await.map(Some);
     }
     if let Ok(value) = std::env::var(variable) {
         return non_empty_secret(value, variable).map(Some);
@@ -403,7 +417,9 @@ fn secret(
         return secret_from_env(name, &format!("profile setting {table}.{what}_env")).map(Some);
     }
     if let Some(path) = profile_file {
-        return secret_from_file(path, &format!("profile setting {table}.{what}_file")).map(Some);
+        return secret_from_file(path, &format!("profile setting {table}.{what}_file"))
+            .await
+            .map(Some);
     }
     Ok(None)
 }
@@ -442,7 +458,7 @@ pub struct Sf {
     pub server_timeout: Option<u32>,
 }
 
-pub fn sf(args: &SfConnection, profile: &Profile) -> Result<Sf, Error> {
+pub async fn sf(args: &SfConnection, profile: &Profile) -> Result<Sf, Error> {
     let empty = SfProfile::default();
     let p = profile.sf.as_ref().unwrap_or(&empty);
     let endpoint = args
@@ -457,12 +473,14 @@ pub fn sf(args: &SfConnection, profile: &Profile) -> Result<Sf, Error> {
         .or_else(|| p.api_version.clone())
         .unwrap_or_else(|| "6.0".into());
     if api_version.is_empty()
+        || api_version.len() > 32
         || !api_version
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
     {
         return Err(Error::Usage(format!(
-            "--api-version {api_version:?}: expected a version such as 6.0"
+            "--api-version {}: expected a version such as 6.0",
+            shown(&api_version)
         )));
     }
     let server_timeout = match (args.server_timeout, p.server_timeout) {
@@ -481,7 +499,8 @@ pub fn sf(args: &SfConnection, profile: &Profile) -> Result<Sf, Error> {
         p.token_env.as_deref(),
         p.token_file.as_deref(),
         "sf",
-    )?;
+    )
+    .await?;
     let identity = identity(
         args.cert.clone().or_else(|| p.cert.clone()),
         args.key.clone().or_else(|| p.key.clone()),
@@ -517,6 +536,7 @@ pub struct Cloudsvc {
 
 /// A name that goes into a URL path as it is: letters, digits, `-`, `.`, `_`.
 fn plain_name(value: &str, option: &str, what: &str) -> Result<String, Error> {
+    input::plain_value(value, option)?;
     let ok = !value.is_empty()
         && value != "."
         && value != ".."
@@ -527,18 +547,23 @@ fn plain_name(value: &str, option: &str, what: &str) -> Result<String, Error> {
         Ok(value.to_string())
     } else {
         Err(Error::Usage(format!(
-            "{option} {value:?}: {what} has only letters, digits, '-', '.' and '_'"
+            "{option} {}: {what} has only letters, digits, '-', '.' and '_'",
+            shown(value)
         )))
     }
 }
 
 fn subscription_id(value: &str, source: &str) -> Result<String, Error> {
-    let ok = !value.is_empty() && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    // A GUID is 36 characters; 64 leaves room for other spellings of it.
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
     if ok {
         Ok(value.to_string())
     } else {
         Err(Error::Usage(format!(
-            "{source} {value:?}: expected a subscription id (a GUID)"
+            "{source} {}: expected a subscription id (a GUID)",
+            shown(value)
         )))
     }
 }
@@ -569,7 +594,7 @@ fn profile_enum<T: clap::ValueEnum>(value: &Option<String>, key: &str) -> Result
         .transpose()
 }
 
-pub fn cloudsvc(
+pub async fn cloudsvc(
     args: &CloudsvcConnection,
     mode: Option<RollbackMode>,
     profile: &Profile,
@@ -596,7 +621,7 @@ pub fn cloudsvc(
         .or_else(|| p.publish_settings.clone());
     let published = match &publish_path {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| {
+            let bytes = input::read_regular(path, input::MAX_CERT_FILE).map_err(|e| {
                 Error::Usage(format!(
                     "cannot read publish settings {}: {e}",
                     path.display()
@@ -672,7 +697,8 @@ pub fn cloudsvc(
         p.token_env.as_deref(),
         p.token_file.as_deref(),
         "cloudsvc",
-    )?;
+    )
+    .await?;
     let identity = match published {
         Some(published) => Some(IdentitySource::Pkcs12 {
             label: format!(
@@ -727,7 +753,7 @@ pub struct Arcgis {
     pub login: Option<(String, Secret)>,
 }
 
-pub fn arcgis(args: &ArcgisConnection, profile: &Profile) -> Result<Arcgis, Error> {
+pub async fn arcgis(args: &ArcgisConnection, profile: &Profile) -> Result<Arcgis, Error> {
     let empty = ArcgisProfile::default();
     let p = profile.arcgis.as_ref().unwrap_or(&empty);
     let Some(url) = args.url.as_deref().or(p.url.as_deref()) else {
@@ -743,6 +769,7 @@ pub fn arcgis(args: &ArcgisConnection, profile: &Profile) -> Result<Arcgis, Erro
             return Err(Error::Usage("--username is empty".into()));
         }
         Some(username) => {
+            input::plain_value(username, "--username")?;
             let password = secret(
                 "password",
                 args.password_stdin,
@@ -750,7 +777,8 @@ pub fn arcgis(args: &ArcgisConnection, profile: &Profile) -> Result<Arcgis, Erro
                 p.password_env.as_deref(),
                 p.password_file.as_deref(),
                 "arcgis",
-            )?
+            )
+            .await?
             .ok_or_else(|| {
                 Error::Usage(format!(
                     "--username {username}: give the password in ROLLBACK_ARCGIS_PASSWORD or with --password-stdin"
@@ -765,14 +793,17 @@ pub fn arcgis(args: &ArcgisConnection, profile: &Profile) -> Result<Arcgis, Erro
     };
     let token = match login {
         Some(_) => None,
-        None => secret(
-            "token",
-            args.token_stdin,
-            "ROLLBACK_ARCGIS_TOKEN",
-            p.token_env.as_deref(),
-            p.token_file.as_deref(),
-            "arcgis",
-        )?,
+        None => {
+            secret(
+                "token",
+                args.token_stdin,
+                "ROLLBACK_ARCGIS_TOKEN",
+                p.token_env.as_deref(),
+                p.token_file.as_deref(),
+                "arcgis",
+            )
+            .await?
+        }
     };
     if login.is_none() && token.is_none() {
         return Err(Error::Usage(

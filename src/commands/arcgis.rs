@@ -28,7 +28,7 @@ pub async fn run(
         ArcgisAction::Start { to } => Some(Choice::parse(to).map_err(Error::Usage)?),
         _ => None,
     };
-    let settings = settings::arcgis(&args.connection, profile)?;
+    let settings = settings::arcgis(&args.connection, profile).await?;
     report.target = settings.url.as_str().trim_end_matches('/').to_string();
     let http = super::http_client(
         ctx,

@@ -22,7 +22,7 @@ pub async fn run(
         CloudsvcAction::Start { mode, force } => (*mode, *force),
         _ => (None, false),
     };
-    let settings = settings::cloudsvc(&args.connection, mode, profile)?;
+    let settings = settings::cloudsvc(&args.connection, mode, profile).await?;
     let http = super::http_client(
         ctx,
         ClientOptions {

@@ -42,6 +42,8 @@ pub async fn run(cli: Cli) -> u8 {
     init_tracing(cli.global.verbose, cli.global.quiet, color);
     let printer = Printer::new(format, cli.global.quiet, color);
     let (platform, target, action, place) = describe(&cli.command);
+    // Not checked yet: an absurdly long one is refused later, and not copied into the result.
+    let target = crate::input::cut(target);
     let mut report = Report::new(platform, target, action, place, cli.global.dry_run);
     let audit = OnceCell::new();
     let result = execute(&cli, &printer, &mut report, &audit).await;

@@ -38,7 +38,7 @@ pub async fn run(
             (Scope::App(id), watch)
         }
     };
-    let settings = settings::sf(&args.connection, profile)?;
+    let settings = settings::sf(&args.connection, profile).await?;
     if matches!(scope, Scope::Cluster) {
         report.target = settings.endpoint.as_str().trim_end_matches('/').to_string();
     }

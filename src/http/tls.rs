@@ -110,8 +110,9 @@ pub fn client_config(
     }
 }
 
+/// Certificates, keys and CA bundles are regular files of at most a few MiB.
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
+    crate::input::read_regular(path, crate::input::MAX_CERT_FILE)
         .map_err(|e| Error::Usage(format!("cannot read {what} {}: {e}", path.display())))
 }
 

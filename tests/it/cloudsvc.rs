@@ -252,6 +252,45 @@ async fn rollback_text_output_and_progress() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_request_id_outside_its_alphabet_is_never_put_into_a_url() {
+    for id in ["../../x", "..%2F..%2Fx", "abc/def", "5250805d?comp=delete"] {
+        let server = MockServer::start().await;
+        let uri = server.uri();
+        let at = slot_path();
+        mount_get(
+            &server,
+            &at,
+            xml_seq(vec![deployment(Some(("Auto", "During", 1)), true)]),
+        )
+        .await;
+        mount_post(
+            &server,
+            &at,
+            "rollback",
+            ResponseTemplate::new(202).insert_header("x-ms-request-id", id),
+        )
+        .await;
+        let run = run_args(&args(&uri, SLOT, &["start", "--json"]), &[TOKEN]).await;
+        assert_eq!(run.code, 1, "{id}: {run:?}");
+        assert_eq!(
+            requests(&server).await,
+            [format!("GET {at}"), format!("POST {at}/?comp=rollback")],
+            "{id}: nothing is sent with the id"
+        );
+        let doc = run.json();
+        assert_eq!(doc["error"]["kind"], "unexpected_answer");
+        assert_eq!(doc["operation_id"], Value::Null);
+        assert_eq!(
+            run.stderr.lines().last().unwrap(),
+            format!(
+                "error: {at}/ accepted the request (HTTP 202), but its x-ms-request-id {id:?} is not an operation id (hex digits and '-'); nothing was sent with it: follow mysvc/production with `rollback cloudsvc status --watch`"
+            ),
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn accepted_200_without_request_id_polls_the_deployment() {
     let server = MockServer::start().await;
     let at = slot_path();

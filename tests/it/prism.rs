@@ -3,6 +3,7 @@
 //! cluster, every request and every answer is held against the spec; in dynamic mock mode,
 //! every schema-valid answer must be handled with a sensible phase.
 
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -39,30 +40,271 @@ fn visible(message: &str) {
     let _ = std::io::stderr().write_all(format!("{message}\n").as_bytes());
 }
 
-/// The spec and the Prism binary, or `None` after saying why the test is skipped. In CI a
-/// missing Prism is a failure: `scripts/test` installs it.
+/// The variable naming the spec: the path of `servicefabric.json`, relative to the package
+/// root or absolute. GitHub Actions points it at a pinned sparse checkout of
+/// Azure/azure-rest-api-specs (`.github/workflows/ci.yml`).
+const SPEC_VAR: &str = "ROLLBACK_SF_SPEC";
+/// Where the spec is read in place when the variable is not set.
+const DEFAULT_SPEC: &str = "../shared/specs/servicefabric.json";
+
+/// The spec's path: `ROLLBACK_SF_SPEC`, else [`DEFAULT_SPEC`].
+fn spec_path(root: &Path, variable: Option<OsString>) -> PathBuf {
+    match variable.filter(|v| !v.is_empty()) {
+        Some(path) => root.join(path),
+        None => root.join(DEFAULT_SPEC),
+    }
+}
+
+/// Whether `CI` says this is a CI run (`true` or `1`, as GitHub Actions and most runners set it).
+fn is_ci(value: Option<&OsStr>) -> bool {
+    value
+        .and_then(OsStr::to_str)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// What a conformance test does with what it finds.
+#[derive(Debug, PartialEq, Eq)]
+enum Prerequisites {
+    Run,
+    /// Outside CI: a plain clone without the spec, or without Prism.
+    Skip(String),
+    /// In CI nothing may be skipped.
+    Fail(String),
+}
+
+/// The "run, skip or fail" decision, apart from the environment so that it can be tested.
+fn decide(spec: &Path, prism: &Path, ci: bool) -> Prerequisites {
+    let missing = if !spec.is_file() {
+        format!(
+            "the Service Fabric spec {} is absent (set {SPEC_VAR} to the path of servicefabric.json)",
+            spec.display()
+        )
+    } else if !prism.is_file() {
+        format!(
+            "Prism is not installed ({}): run `bash scripts/test`, which runs npm ci",
+            prism.display()
+        )
+    } else {
+        return Prerequisites::Run;
+    };
+    if ci {
+        Prerequisites::Fail(format!(
+            "{missing}; under CI the conformance tests must run, not skip"
+        ))
+    } else {
+        Prerequisites::Skip(missing)
+    }
+}
+
+/// The spec and the Prism binary, or `None` after saying why the test is skipped; under CI a
+/// missing spec or Prism fails the test.
 fn prerequisites(test: &str) -> Option<(PathBuf, PathBuf)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spec = root.join("../shared/specs/servicefabric.json");
-    if !spec.exists() {
-        visible(&format!(
-            "SKIPPED {test}: {} is absent (a plain clone)",
-            spec.display()
-        ));
-        return None;
-    }
+    let spec = spec_path(root, std::env::var_os(SPEC_VAR));
     let prism = root.join("node_modules/.bin/prism");
-    if !prism.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Prism is not installed: run `bash scripts/test`, which runs npm ci"
-        );
-        visible(&format!(
-            "SKIPPED {test}: Prism is not installed; `bash scripts/test` installs it"
-        ));
-        return None;
+    match decide(&spec, &prism, is_ci(std::env::var_os("CI").as_deref())) {
+        Prerequisites::Run => Some((spec, prism)),
+        Prerequisites::Skip(why) => {
+            visible(&format!("SKIPPED {test}: {why}"));
+            None
+        }
+        Prerequisites::Fail(why) => panic!("{test}: {why}"),
     }
-    Some((spec, prism))
+}
+
+#[test]
+fn the_spec_comes_from_its_variable_and_ci_never_skips() {
+    let root = Path::new("/pkg");
+    assert_eq!(
+        spec_path(root, None),
+        Path::new("/pkg/../shared/specs/servicefabric.json")
+    );
+    assert_eq!(spec_path(root, Some("".into())), spec_path(root, None));
+    assert_eq!(
+        spec_path(root, Some("/specs/8.2/servicefabric.json".into())),
+        Path::new("/specs/8.2/servicefabric.json")
+    );
+    assert_eq!(
+        spec_path(root, Some("specs/servicefabric.json".into())),
+        Path::new("/pkg/specs/servicefabric.json")
+    );
+    for (value, ci) in [
+        (None, false),
+        (Some(""), false),
+        (Some("false"), false),
+        (Some("0"), false),
+        (Some("true"), true),
+        (Some("TRUE"), true),
+        (Some("1"), true),
+    ] {
+        assert_eq!(is_ci(value.map(OsStr::new)), ci, "{value:?}");
+    }
+    let present = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let missing = Path::new("/nonexistent/specs/servicefabric.json");
+    assert_eq!(decide(&present, &present, true), Prerequisites::Run);
+    assert_eq!(decide(&present, &present, false), Prerequisites::Run);
+    assert_eq!(
+        decide(missing, &present, true),
+        Prerequisites::Fail(
+            "the Service Fabric spec /nonexistent/specs/servicefabric.json is absent (set ROLLBACK_SF_SPEC to the path of servicefabric.json); under CI the conformance tests must run, not skip".into()
+        )
+    );
+    assert!(
+        matches!(decide(missing, &present, false), Prerequisites::Skip(why) if why.starts_with("the Service Fabric spec"))
+    );
+    assert!(
+        matches!(decide(&present, missing, true), Prerequisites::Fail(why) if why.starts_with("Prism is not installed"))
+    );
+    assert!(matches!(
+        decide(&present, missing, false),
+        Prerequisites::Skip(_)
+    ));
+    // A directory is no spec.
+    assert!(matches!(
+        decide(Path::new("/"), &present, true),
+        Prerequisites::Fail(_)
+    ));
+}
+
+/// The conformance tests themselves, run as the test binary runs them: under `CI=true` a spec
+/// that is not there fails them with the reason; outside CI they skip.
+#[test]
+fn under_ci_a_missing_spec_fails_the_conformance_tests() {
+    let missing = "/nonexistent/specs/servicefabric.json";
+    for test in [
+        "prism::every_sf_command_conforms_to_the_spec_through_a_validating_proxy",
+        "prism::any_schema_valid_answer_is_handled",
+    ] {
+        let run = |ci: Option<&str>| {
+            let mut cmd = Command::new(std::env::current_exe().unwrap());
+            cmd.args([test, "--exact", "--nocapture"])
+                .env(SPEC_VAR, missing)
+                .env_remove("CI");
+            if let Some(ci) = ci {
+                cmd.env("CI", ci);
+            }
+            cmd.output().unwrap()
+        };
+        let (in_ci, outside) = (run(Some("true")), run(None));
+        let text = |o: &std::process::Output| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        };
+        assert!(
+            !in_ci.status.success(),
+            "{test} passed under CI without the spec"
+        );
+        assert!(
+            text(&in_ci).contains(&format!(
+                "the Service Fabric spec {missing} is absent (set ROLLBACK_SF_SPEC to the path of servicefabric.json); under CI the conformance tests must run, not skip"
+            )),
+            "{}",
+            text(&in_ci)
+        );
+        assert!(outside.status.success(), "{}", text(&outside));
+        assert!(
+            text(&outside).contains(&format!("SKIPPED {}", test.trim_start_matches("prism::"))),
+            "{}",
+            text(&outside)
+        );
+    }
+}
+
+/// The spec as upstream publishes it: every operation's `x-ms-examples` refers to a file in
+/// `./examples/` (the copy in `../shared/specs` has them stripped). Written into `dir`, with the
+/// example files when `with_examples`.
+fn upstream_shaped(spec: &Path, dir: &Path, with_examples: bool) -> PathBuf {
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(spec).unwrap()).unwrap();
+    let examples = dir.join("examples");
+    std::fs::create_dir_all(&examples).unwrap();
+    let mut count = 0;
+    for operations in doc["paths"].as_object_mut().unwrap().values_mut() {
+        for operation in operations.as_object_mut().unwrap().values_mut() {
+            let Some(id) = operation["operationId"].as_str().map(str::to_string) else {
+                continue;
+            };
+            operation["x-ms-examples"] =
+                json!({ format!("{id} example"): { "$ref": format!("./examples/{id}.json") } });
+            if with_examples {
+                let example =
+                    json!({"parameters": {"api-version": "6.0"}, "responses": {"200": {}}});
+                std::fs::write(examples.join(format!("{id}.json")), example.to_string()).unwrap();
+            }
+            count += 1;
+        }
+    }
+    assert!(count > 100, "the spec has {count} operations");
+    let path = dir.join("servicefabric.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    path
+}
+
+/// The tests hand Prism the spec where it lies, so that the upstream file (CI's pinned sparse
+/// checkout), whose `x-ms-examples` refer to `./examples/*.json`, loads with its examples;
+/// without them Prism refuses to start, which shows that the references are followed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_upstream_spec_with_example_references_loads_in_place() {
+    let Some((spec, prism)) =
+        prerequisites("the_upstream_spec_with_example_references_loads_in_place")
+    else {
+        return;
+    };
+    let without = tempfile::tempdir().unwrap();
+    let broken = upstream_shaped(&spec, without.path(), false);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let mut child = Command::new(&prism)
+        .args([
+            "mock",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            broken.to_str().unwrap(),
+        ])
+        .env("SCARF_ANALYTICS", "false")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("prism started although the example files are missing");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("examples/"), "{log}");
+
+    let with = tempfile::tempdir().unwrap();
+    let upstream = upstream_shaped(&spec, with.path(), true);
+    let mock = start_prism(&prism, &["mock", "-d", upstream.to_str().unwrap()]).await;
+    let run = run_args(
+        &[
+            "sf",
+            "--endpoint",
+            mock.uri.as_str(),
+            "--json",
+            "cluster",
+            "status",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}\n{}", mock.log());
+    assert_eq!(run.json()["outcome"], "status");
 }
 
 async fn start_prism(prism: &Path, args: &[&str]) -> Prism {

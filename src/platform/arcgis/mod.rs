@@ -167,6 +167,9 @@ fn token_answer(response: &Response) -> Result<(String, SystemTime), Error> {
             excerpt(&response.body, 200)
         )));
     };
+    // It goes into a header: nothing is sent with a token that cannot be one.
+    crate::input::plain_secret(token, "the token generateToken answered")
+        .map_err(|e| Error::unexpected(e.to_string()))?;
     let now = SystemTime::now();
     let expires_at = value
         .get("expires")
@@ -488,9 +491,13 @@ impl Choice {
         if value.eq_ignore_ascii_case("previous") {
             return Ok(Self::Previous);
         }
-        if value.is_empty() || value.chars().any(|c| c.is_control()) {
+        if value.is_empty()
+            || value.len() > crate::input::MAX_VALUE
+            || value.chars().any(|c| c.is_control())
+        {
             return Err(format!(
-                "--to {value:?}: expected an id from `rollback arcgis targets`, or previous"
+                "--to {}: expected an id from `rollback arcgis targets`, or previous",
+                crate::input::shown(value)
             ));
         }
         Ok(Self::Id(value.to_string()))
@@ -1088,11 +1095,13 @@ mod tests {
             }
         }
 
-        /// generateToken with any value in every field: a token with an expiry, or an error.
+        /// generateToken with any value in every field: a token that can go into a header,
+        /// with an expiry, or an error.
         #[test]
         fn hostile_token_answers_are_read(doc in arb_document(&TOKEN, arb_value)) {
             let answer = token_answer(&response(200, doc.to_string().as_bytes()));
-            match doc.get("token").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+            let usable = |t: &&str| !t.is_empty() && crate::input::plain_secret(t, "t").is_ok();
+            match doc.get("token").and_then(Value::as_str).filter(usable) {
                 Some(token) => prop_assert_eq!(answer.unwrap().0, token),
                 None => prop_assert_eq!(answer.unwrap_err().exit_code(), 1),
             }

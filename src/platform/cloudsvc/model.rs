@@ -121,6 +121,12 @@ pub fn flag(value: &Option<String>) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
+/// Whether a server's `x-ms-request-id` can be an operation id, to be put into a URL path: a
+/// GUID's hex digits, with or without dashes.
+pub fn operation_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
 /// Operation ids: the POST's `x-ms-request-id` has no dashes, the operation's `<ID>` does.
 pub fn same_operation(a: &str, b: &str) -> bool {
     let plain = |s: &str| {
@@ -215,6 +221,23 @@ mod tests {
         let u = d.upgrade_status.unwrap();
         assert_eq!(u.current_upgrade_domain.as_deref(), Some("1"));
         assert_eq!(d.role_instance_list.unwrap().role_instances.len(), 2);
+    }
+
+    #[test]
+    fn operation_ids_are_hex_and_dashes() {
+        assert!(operation_id("5250805d51f2bf4fb2b7614bc03870de"));
+        assert!(operation_id("5250805d-51f2-bf4f-b2b7-614bc03870de"));
+        for bad in [
+            "",
+            "../../x",
+            "a/b",
+            "x",
+            "5250805d%2F",
+            "a b",
+            &"a".repeat(65),
+        ] {
+            assert!(!operation_id(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -44,6 +44,13 @@ impl AppId {
         if input.trim().is_empty() {
             return Err(format!("the application is empty: {usage}"));
         }
+        if input.len() > crate::input::MAX_VALUE {
+            return Err(format!(
+                "the application {} is longer than {} bytes",
+                crate::input::shown(input),
+                crate::input::MAX_VALUE
+            ));
+        }
         if input.chars().any(char::is_control) {
             return Err(format!(
                 "the application {input:?} contains a control character"
