@@ -560,16 +560,20 @@ impl Rollback for CloudsvcTarget {
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .map(str::to_string);
-        // The id goes into the path of every status read: it must be one.
-        if let Some(id) = id.as_deref().filter(|id| !model::operation_id(id)) {
-            return Err(Error::unexpected(format!(
-                "{} accepted the request (HTTP {}), but its x-ms-request-id {} is not an operation id (hex digits and '-'); nothing was sent with it: follow {} with `rollback cloudsvc status --watch`",
-                response.url.path(),
-                response.status,
-                crate::input::shown(id),
-                self.label()
-            )));
-        }
+        // The id goes into the path of every status read: it must be one. The rollback was
+        // accepted all the same: follow the deployment instead, as when no id comes back.
+        let id = match id {
+            Some(id) if !model::operation_id(&id) => {
+                tracing::warn!(
+                    "{} accepted the request (HTTP {}), but its x-ms-request-id {} is not an operation id (hex digits and '-'): following the deployment instead",
+                    response.url.path(),
+                    response.status,
+                    crate::input::shown(&id),
+                );
+                None
+            }
+            id => id,
+        };
         let mut tracking = self.tracking.borrow_mut();
         tracking.accepted = true;
         tracking.operation_done = id.is_none();
