@@ -273,7 +273,7 @@ mod tests {
                 .success()
         );
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
-        let result = crate::wait::bounded(deadline, read_secret_file(&fifo)).await;
-        assert_eq!(result.unwrap_err(), crate::wait::Stop::TimedOut);
+        let result = crate::engine::wait::bounded(deadline, read_secret_file(&fifo)).await;
+        assert_eq!(result.unwrap_err(), crate::engine::wait::Stop::TimedOut);
     }
 }

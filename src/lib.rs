@@ -4,17 +4,17 @@
 mod audit;
 mod cli;
 mod commands;
+mod engine;
 mod error;
 mod http;
 mod input;
 mod output;
-mod platform;
+mod platforms;
 mod redact;
 mod report;
 mod settings;
 #[cfg(test)]
 mod testing;
-mod wait;
 
 use std::process::ExitCode;
 

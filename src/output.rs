@@ -21,7 +21,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::OutputFormat;
 use crate::error::Error;
-use crate::report::{Outcome, Phase, Report};
+use crate::platforms::Phase;
+use crate::report::{Outcome, Report};
 
 /// The one printer of a run.
 pub struct Printer {

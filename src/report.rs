@@ -7,37 +7,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorDoc};
 use crate::http::RequestRecord;
-use crate::platform::Snapshot;
-
-/// The normalized state every platform maps its own states into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    Idle,
-    Upgrading,
-    RollingBack,
-    RolledBack,
-    Failed,
-    Unknown,
-}
-
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Idle => "idle",
-            Self::Upgrading => "upgrading",
-            Self::RollingBack => "rolling_back",
-            Self::RolledBack => "rolled_back",
-            Self::Failed => "failed",
-            Self::Unknown => "unknown",
-        }
-    }
-
-    /// Whether an upgrade or rollback is still moving.
-    pub fn is_active(self) -> bool {
-        matches!(self, Self::Upgrading | Self::RollingBack)
-    }
-}
+use crate::platforms::{Phase, Snapshot};
 
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -18,7 +18,7 @@ use crate::cli::{
 use crate::error::Error;
 use crate::http::{IdentityFile, IdentitySource, Secret, TlsOptions};
 use crate::input::{self, shown};
-use crate::platform::cloudsvc::{Deploy, Mode, Slot, publish};
+use crate::platforms::cloudsvc::{Deploy, Mode, Slot, publish};
 
 /// The `[profiles.NAME]` tables of the config file.
 #[derive(Debug, Default, Deserialize)]

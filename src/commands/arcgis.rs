@@ -5,12 +5,12 @@ use std::time::Duration;
 use crate::cli::{ArcgisAction, ArcgisArgs};
 use crate::error::{Error, Problem};
 use crate::http::{ClientOptions, TokenPlacement};
-use crate::platform::arcgis::{ArcgisClient, ArcgisTarget, Choice, Login, RollbackOption};
-use crate::platform::{Phase, Rollback};
+use crate::platforms::arcgis::{ArcgisClient, ArcgisTarget, Choice, Login, RollbackOption};
+use crate::platforms::{Phase, Rollback};
 use crate::report::{Outcome, Report};
 use crate::settings::{self, Profile};
 
-use super::{Ctx, engine};
+use crate::engine::{self, Ctx};
 
 /// The token travels in this header and in the `token` form field, never in a URL.
 const TOKEN: TokenPlacement = TokenPlacement {

@@ -5,12 +5,12 @@ use std::time::Duration;
 use crate::cli::{CloudsvcAction, CloudsvcArgs};
 use crate::error::{Error, Problem};
 use crate::http::{ClientOptions, TokenPlacement};
-use crate::platform::Rollback;
-use crate::platform::cloudsvc::{self, CloudsvcClient, CloudsvcTarget};
+use crate::platforms::Rollback;
+use crate::platforms::cloudsvc::{self, CloudsvcClient, CloudsvcTarget};
 use crate::report::Report;
 use crate::settings::{self, Profile};
 
-use super::{Ctx, engine};
+use crate::engine::{self, Ctx};
 
 pub async fn run(
     args: &CloudsvcArgs,

@@ -3,7 +3,6 @@
 
 mod arcgis;
 mod cloudsvc;
-mod engine;
 mod sf;
 
 use std::cell::OnceCell;
@@ -12,19 +11,14 @@ use tokio::time::Instant;
 
 use crate::audit::Audit;
 use crate::cli::{AppAction, ArcgisAction, Cli, CloudsvcAction, ClusterAction, Command, SfScope};
+pub use crate::engine::Ctx;
+use crate::engine::wait::{self, Stop};
 use crate::error::{Error, Problem};
 use crate::http::{ClientOptions, HttpClient};
 use crate::output::Printer;
-use crate::report::{Phase, Report, Sent};
+use crate::platforms::Phase;
+use crate::report::{Report, Sent};
 use crate::settings::{self, Global};
-use crate::wait::{self, Stop};
-
-/// What every leaf command gets.
-pub struct Ctx<'a> {
-    pub global: &'a Global,
-    pub printer: &'a Printer,
-    pub audit: &'a Audit,
-}
 
 /// The platform's HTTP client; `--insecure` is said out loud.
 fn http_client(ctx: &Ctx<'_>, options: ClientOptions) -> Result<HttpClient, Error> {

@@ -5,11 +5,11 @@ use std::time::Duration;
 use crate::cli::{AppAction, ClusterAction, SfArgs, SfScope};
 use crate::error::Error;
 use crate::http::{ClientOptions, TokenPlacement};
-use crate::platform::sf::{AppId, Scope, SfClient, SfTarget};
+use crate::platforms::sf::{AppId, Scope, SfClient, SfTarget};
 use crate::report::Report;
 use crate::settings::{self, Profile};
 
-use super::{Ctx, engine};
+use crate::engine::{self, Ctx};
 
 /// The server's own default when no `--server-timeout` is given.
 const SERVER_DEFAULT_TIMEOUT: u64 = 60;

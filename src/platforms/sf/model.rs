@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::report::Phase;
+use crate::platforms::Phase;
 
 /// `ClusterUpgradeProgressObject` and `ApplicationUpgradeProgressInfo`, merged.
 #[derive(Debug, Default, Deserialize)]

@@ -8,9 +8,40 @@ pub mod sf;
 
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::error::{Error, Problem};
 use crate::http::{Delivery, Request, RequestRecord, Response};
-pub use crate::report::Phase;
+
+/// The normalized state every platform maps its own states into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Idle,
+    Upgrading,
+    RollingBack,
+    RolledBack,
+    Failed,
+    Unknown,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Upgrading => "upgrading",
+            Self::RollingBack => "rolling_back",
+            Self::RolledBack => "rolled_back",
+            Self::Failed => "failed",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Whether an upgrade or rollback is still moving.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Upgrading | Self::RollingBack)
+    }
+}
 
 /// One reading of the platform's state.
 #[derive(Debug, Clone)]

@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn the_shape_names_every_attribute_the_model_reads() {
         let xml = to_xml("PublishData", &full_document(&PUBLISH_DATA));
-        let data: PublishData = crate::platform::cloudsvc::model::parse(xml.as_bytes()).unwrap();
+        let data: PublishData = crate::platforms::cloudsvc::model::parse(xml.as_bytes()).unwrap();
         let model = format!("{data:?}");
         assert!(!model.contains("None"), "{model}");
     }
