@@ -45,16 +45,16 @@ pub async fn run(
         .login
         .map(|(username, password)| Login { username, password });
     let client = ArcgisClient::new(http, &settings.url, login, ctx.global.timeout);
-    let target = ArcgisTarget::new(client, choice);
+    let mut target = ArcgisTarget::new(client, choice);
     match &args.action {
-        ArcgisAction::Targets => targets(&target, report).await,
-        ArcgisAction::Start { .. } => engine::start(&target, ctx, report).await,
-        ArcgisAction::Status(watch) => engine::status(&target, ctx, report, watch.watch).await,
+        ArcgisAction::Targets => targets(&mut target, report).await,
+        ArcgisAction::Start { .. } => engine::start(&mut target, ctx, report).await,
+        ArcgisAction::Status(watch) => engine::status(&mut target, ctx, report, watch.watch).await,
     }
 }
 
 /// `targets`: the versions Check Rollback offers. A running job blocks it.
-async fn targets(target: &ArcgisTarget, report: &mut Report) -> Result<(), Error> {
+async fn targets(target: &mut ArcgisTarget, report: &mut Report) -> Result<(), Error> {
     let snapshot = target.read().await?;
     report.update(&snapshot);
     if snapshot.phase.is_active() {

@@ -47,18 +47,20 @@ pub async fn run(
     );
     report.target = target.label();
     match &args.action {
-        CloudsvcAction::Start { .. } => engine::start(&target, ctx, report).await,
-        CloudsvcAction::Status(watch) => engine::status(&target, ctx, report, watch.watch).await,
+        CloudsvcAction::Start { .. } => engine::start(&mut target, ctx, report).await,
+        CloudsvcAction::Status(watch) => {
+            engine::status(&mut target, ctx, report, watch.watch).await
+        }
         CloudsvcAction::Walk { domain } => {
             target.walk_only = true;
-            walk(&target, *domain, ctx, report).await
+            walk(&mut target, *domain, ctx, report).await
         }
     }
 }
 
 /// `walk --domain N`: only the domain the deployment waits at, and only while it waits.
 async fn walk(
-    target: &CloudsvcTarget,
+    target: &mut CloudsvcTarget,
     domain: u32,
     ctx: &Ctx<'_>,
     report: &mut Report,

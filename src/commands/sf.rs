@@ -57,7 +57,7 @@ pub async fn run(
             request_timeout: Duration::from_secs(server_timeout + 30),
         },
     )?;
-    let target = SfTarget {
+    let mut target = SfTarget {
         client: SfClient {
             http,
             endpoint: settings.endpoint,
@@ -67,7 +67,7 @@ pub async fn run(
         scope,
     };
     match watch {
-        None => engine::start(&target, ctx, report).await,
-        Some(watch) => engine::status(&target, ctx, report, watch).await,
+        None => engine::start(&mut target, ctx, report).await,
+        Some(watch) => engine::status(&mut target, ctx, report, watch).await,
     }
 }

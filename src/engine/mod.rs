@@ -25,7 +25,7 @@ pub struct Ctx<'a> {
 
 /// `start`: check, confirm, send once, wait.
 pub async fn start(
-    platform: &impl Rollback,
+    platform: &mut impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
 ) -> Result<(), Error> {
@@ -123,7 +123,7 @@ pub async fn start(
 
 /// `status`: one reading, or with `watch` a wait until the platform settles.
 pub async fn status(
-    platform: &impl Rollback,
+    platform: &mut impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     watch: bool,
@@ -145,7 +145,7 @@ pub async fn status(
 /// A single mutating step outside a rollback (`cloudsvc walk`): confirm, send once, wait for
 /// the platform to finish it, report the state it leaves.
 pub async fn step(
-    platform: &impl Rollback,
+    platform: &mut impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     request: &Request,
@@ -172,7 +172,7 @@ pub async fn step(
 
 /// Polls until the platform stops moving, sending the steps it asks for on the way.
 async fn poll_until_still(
-    platform: &impl Rollback,
+    platform: &mut impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     rolling_back: &mut bool,
@@ -218,7 +218,7 @@ async fn poll_until_still(
 /// Polls until the platform reports a final state and judges it. `rolling_back`: a rollback
 /// is known to be running, so only its completion counts as success.
 async fn wait_for_end(
-    platform: &impl Rollback,
+    platform: &mut impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     mut rolling_back: bool,

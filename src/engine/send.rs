@@ -17,7 +17,7 @@ const MAX_RESENDS: u32 = 2;
 
 /// The rollback request this machine sent to the same target moments ago, if any.
 pub(super) fn recent_rollback(
-    platform: &impl Rollback,
+    platform: &mut impl Rollback,
     ctx: &Ctx<'_>,
     report: &Report,
 ) -> Option<Prior> {
@@ -30,7 +30,7 @@ pub(super) fn recent_rollback(
 /// first accepted request's operation id becomes the result's. `false`: a dry run, nothing sent.
 /// `what` says what the request is, and names it in notes ("Rollback").
 pub(super) async fn send_confirmed(
-    platform: &impl Rollback,
+    platform: &mut impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     request: &Request,
@@ -64,7 +64,7 @@ pub(super) async fn send_confirmed(
 /// [`MAX_RESENDS`] more times. When it may or may not have been received, the state is read
 /// again instead of sending it a second time.
 async fn send(
-    platform: &impl Rollback,
+    platform: &mut impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     request: &Request,
@@ -191,7 +191,7 @@ async fn send(
 /// After the platform refused the rollback as having nothing to roll back: a rollback that
 /// started meanwhile is waited for; otherwise the refusal stands.
 async fn look_again(
-    platform: &impl Rollback,
+    platform: &mut impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     refusal: Error,
@@ -220,7 +220,7 @@ async fn look_again(
 /// The request may or may not have been received: never send it again; read the state and
 /// wait for the rollback if it shows one, otherwise say plainly that nobody knows.
 async fn settle_doubt(
-    platform: &impl Rollback,
+    platform: &mut impl Rollback,
     ctx: &Ctx<'_>,
     report: &mut Report,
     (kind, what): (Kind, &str),

@@ -69,7 +69,7 @@ impl Rollback for Fake {
         }
     }
 
-    async fn send(&self, _: &Request) -> Delivery {
+    async fn send(&mut self, _: &Request) -> Delivery {
         self.sent.set(self.sent.get() + 1);
         self.deliveries
             .borrow_mut()
@@ -81,7 +81,7 @@ impl Rollback for Fake {
         Duration::from_millis(10)
     }
 
-    async fn read(&self) -> Result<Snapshot, Error> {
+    async fn read(&mut self) -> Result<Snapshot, Error> {
         self.read_count.set(self.read_count.get() + 1);
         let mut reads = self.reads.borrow_mut();
         if reads.len() > 1 {
@@ -111,7 +111,7 @@ impl Rollback for Fake {
         )
     }
 
-    fn expect_rollback(&self) -> bool {
+    fn expect_rollback(&mut self) -> bool {
         self.expected.set(true);
         false
     }
@@ -129,7 +129,7 @@ fn global(dry_run: bool, no_wait: bool) -> Global {
 }
 
 /// Runs `start` (or with `status`, `status --watch`) against `fake`.
-async fn drive(fake: &Fake, global: &Global, action: &str) -> (Report, Result<(), Error>) {
+async fn drive(fake: &mut Fake, global: &Global, action: &str) -> (Report, Result<(), Error>) {
     let printer = Printer::new(OutputFormat::Json, true, false);
     let audit = Audit::new(None);
     let ctx = Ctx {
@@ -151,11 +151,11 @@ fn accepted() -> Delivery {
 
 #[tokio::test]
 async fn start_sends_once_and_waits_for_the_end() {
-    let fake = Fake::new(
+    let mut fake = Fake::new(
         vec![upgrading(), rolling_back(), rolled_back()],
         vec![accepted()],
     );
-    let (report, result) = drive(&fake, &global(false, false), "start").await;
+    let (report, result) = drive(&mut fake, &global(false, false), "start").await;
     result.unwrap();
     assert_eq!(fake.sent.get(), 1);
     assert_eq!(report.outcome, Outcome::RolledBack);
@@ -169,8 +169,8 @@ async fn start_sends_once_and_waits_for_the_end() {
 
 #[tokio::test]
 async fn a_running_rollback_is_attached_to_and_nothing_is_sent() {
-    let fake = Fake::new(vec![rolling_back(), rolled_back()], vec![]);
-    let (report, result) = drive(&fake, &global(false, false), "start").await;
+    let mut fake = Fake::new(vec![rolling_back(), rolled_back()], vec![]);
+    let (report, result) = drive(&mut fake, &global(false, false), "start").await;
     result.unwrap();
     assert_eq!(fake.sent.get(), 0);
     assert_eq!(report.outcome, Outcome::RolledBack);
@@ -179,19 +179,19 @@ async fn a_running_rollback_is_attached_to_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn nothing_to_roll_back_is_exit_3_and_sends_nothing() {
-    let fake = Fake::new(
+    let mut fake = Fake::new(
         vec![snapshot(Phase::Idle, "RollingForwardCompleted", false)],
         vec![],
     );
-    let (_, result) = drive(&fake, &global(false, false), "start").await;
+    let (_, result) = drive(&mut fake, &global(false, false), "start").await;
     assert_eq!(result.unwrap_err().exit_code(), 3);
     assert_eq!(fake.sent.get(), 0);
 }
 
 #[tokio::test]
 async fn a_dry_run_records_the_request_and_sends_none() {
-    let fake = Fake::new(vec![upgrading()], vec![]);
-    let (report, result) = drive(&fake, &global(true, false), "start").await;
+    let mut fake = Fake::new(vec![upgrading()], vec![]);
+    let (report, result) = drive(&mut fake, &global(true, false), "start").await;
     result.unwrap();
     assert_eq!(fake.sent.get(), 0);
     assert_eq!(report.outcome, Outcome::WouldSend);
@@ -200,8 +200,8 @@ async fn a_dry_run_records_the_request_and_sends_none() {
 
 #[tokio::test]
 async fn no_wait_returns_once_accepted() {
-    let fake = Fake::new(vec![upgrading()], vec![accepted()]);
-    let (report, result) = drive(&fake, &global(false, true), "start").await;
+    let mut fake = Fake::new(vec![upgrading()], vec![accepted()]);
+    let (report, result) = drive(&mut fake, &global(false, true), "start").await;
     result.unwrap();
     assert_eq!(report.outcome, Outcome::Accepted);
     assert_eq!(fake.read_count.get(), 1);
@@ -209,11 +209,11 @@ async fn no_wait_returns_once_accepted() {
 
 #[tokio::test]
 async fn an_ambiguous_send_is_never_repeated_and_says_so() {
-    let fake = Fake::new(
+    let mut fake = Fake::new(
         vec![upgrading(), upgrading()],
         vec![Delivery::Ambiguous(Error::unreachable("reset"))],
     );
-    let (report, result) = drive(&fake, &global(false, false), "start").await;
+    let (report, result) = drive(&mut fake, &global(false, false), "start").await;
     let error = result.unwrap_err();
     assert_eq!(fake.sent.get(), 1);
     assert!(
@@ -230,11 +230,11 @@ async fn an_ambiguous_send_is_never_repeated_and_says_so() {
 
 #[tokio::test]
 async fn an_ambiguous_send_with_a_rollback_showing_is_waited_for() {
-    let fake = Fake::new(
+    let mut fake = Fake::new(
         vec![upgrading(), rolling_back(), rolled_back()],
         vec![Delivery::Answered(response(500, b"oops"))],
     );
-    let (report, result) = drive(&fake, &global(false, false), "start").await;
+    let (report, result) = drive(&mut fake, &global(false, false), "start").await;
     result.unwrap();
     assert_eq!(fake.sent.get(), 1);
     assert_eq!(report.outcome, Outcome::RolledBack);
@@ -243,8 +243,8 @@ async fn an_ambiguous_send_with_a_rollback_showing_is_waited_for() {
 #[tokio::test(start_paused = true)]
 async fn not_acted_on_is_resent_at_most_twice_after_rechecking() {
     let busy = || Delivery::Answered(response(503, b"busy"));
-    let fake = Fake::new(vec![upgrading()], vec![busy(), busy(), busy()]);
-    let (report, result) = drive(&fake, &global(false, false), "start").await;
+    let mut fake = Fake::new(vec![upgrading()], vec![busy(), busy(), busy()]);
+    let (report, result) = drive(&mut fake, &global(false, false), "start").await;
     assert_eq!(result.unwrap_err().exit_code(), 6);
     assert_eq!(fake.sent.get(), 3);
     // The precondition before each of the two resends.
@@ -258,28 +258,28 @@ async fn a_resend_is_not_made_when_the_precondition_changed() {
         error: Error::unreachable("refused"),
         retry: true,
     };
-    let fake = Fake::new(
+    let mut fake = Fake::new(
         vec![
             upgrading(),
             snapshot(Phase::Idle, "RollingForwardCompleted", false),
         ],
         vec![refused],
     );
-    let (_, result) = drive(&fake, &global(false, false), "start").await;
+    let (_, result) = drive(&mut fake, &global(false, false), "start").await;
     assert_eq!(result.unwrap_err().exit_code(), 3);
     assert_eq!(fake.sent.get(), 1);
 }
 
 #[tokio::test]
 async fn a_refusal_that_cannot_change_is_not_retried() {
-    let fake = Fake::new(
+    let mut fake = Fake::new(
         vec![upgrading()],
         vec![Delivery::NotSent {
             error: Error::Auth(Problem::new("certificate refused")),
             retry: false,
         }],
     );
-    let (report, result) = drive(&fake, &global(false, false), "start").await;
+    let (report, result) = drive(&mut fake, &global(false, false), "start").await;
     assert_eq!(result.unwrap_err().exit_code(), 4);
     assert_eq!(fake.sent.get(), 1);
     assert_eq!(report.sent, Sent::Nothing);
@@ -287,25 +287,25 @@ async fn a_refusal_that_cannot_change_is_not_retried() {
 
 #[tokio::test]
 async fn a_failed_rollback_is_exit_1_and_an_upgrade_that_ends_is_not_success() {
-    let failed = Fake::new(
+    let mut failed = Fake::new(
         vec![
             upgrading(),
             snapshot(Phase::Failed, "RollingBackFailed", false),
         ],
         vec![accepted()],
     );
-    let (report, result) = drive(&failed, &global(false, false), "start").await;
+    let (report, result) = drive(&mut failed, &global(false, false), "start").await;
     assert_eq!(result.unwrap_err().kind(), "rollback_failed");
     assert_eq!(report.phase, Phase::Failed);
 
-    let forward = Fake::new(
+    let mut forward = Fake::new(
         vec![
             upgrading(),
             snapshot(Phase::Idle, "RollingForwardCompleted", false),
         ],
         vec![accepted()],
     );
-    let (_, result) = drive(&forward, &global(false, false), "start").await;
+    let (_, result) = drive(&mut forward, &global(false, false), "start").await;
     let error = result.unwrap_err();
     assert_eq!(error.kind(), "rollback_failed");
     assert_eq!(
@@ -316,20 +316,20 @@ async fn a_failed_rollback_is_exit_1_and_an_upgrade_that_ends_is_not_success() {
 
 #[tokio::test]
 async fn a_read_error_during_the_wait_ends_it() {
-    let fake = Fake {
+    let mut fake = Fake {
         reads: RefCell::new(vec![Ok(upgrading()), Err(Error::unexpected("garbled"))].into()),
         deliveries: RefCell::new(vec![accepted()].into()),
         ..Fake::default()
     };
-    let (report, result) = drive(&fake, &global(false, false), "start").await;
+    let (report, result) = drive(&mut fake, &global(false, false), "start").await;
     assert_eq!(result.unwrap_err().to_string(), "garbled");
     assert_eq!(report.sent, Sent::Running, "the rollback was accepted");
 }
 
 #[tokio::test]
 async fn status_watch_waits_for_a_rollback_started_elsewhere() {
-    let fake = Fake::new(vec![rolling_back(), rolling_back(), rolled_back()], vec![]);
-    let (report, result) = drive(&fake, &global(false, false), "status").await;
+    let mut fake = Fake::new(vec![rolling_back(), rolling_back(), rolled_back()], vec![]);
+    let (report, result) = drive(&mut fake, &global(false, false), "status").await;
     result.unwrap();
     assert_eq!(fake.sent.get(), 0);
     assert_eq!(report.outcome, Outcome::RolledBack);
@@ -338,10 +338,10 @@ async fn status_watch_waits_for_a_rollback_started_elsewhere() {
 
 #[tokio::test(start_paused = true)]
 async fn the_deadline_cuts_a_wait_that_never_ends() {
-    let fake = Fake::new(vec![upgrading(), rolling_back()], vec![accepted()]);
+    let mut fake = Fake::new(vec![upgrading(), rolling_back()], vec![accepted()]);
     let global = global(false, false);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let outcome = crate::engine::wait::bounded(deadline, drive(&fake, &global, "start")).await;
+    let outcome = crate::engine::wait::bounded(deadline, drive(&mut fake, &global, "start")).await;
     assert!(outcome.is_err(), "the wait was cut by the deadline");
     assert_eq!(fake.sent.get(), 1);
     // 10 ms polls for 5 s of paused time.

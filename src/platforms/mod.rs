@@ -95,11 +95,11 @@ pub trait Rollback {
     /// A mutating request as `--dry-run` and the result document show it, secrets redacted.
     fn record(&self, request: &Request) -> RequestRecord;
     /// Sends a mutating request once (the engine decides about sending it again).
-    async fn send(&self, request: &Request) -> Delivery;
+    async fn send(&mut self, request: &Request) -> Delivery;
     /// Time between reads while waiting, unless `--poll-interval` says otherwise.
     fn default_poll_interval(&self) -> Duration;
     /// Reads the state once (precondition, status and every poll).
-    async fn read(&self) -> Result<Snapshot, Error>;
+    async fn read(&mut self) -> Result<Snapshot, Error>;
     /// What `start` does in this state.
     fn decide(&self, snapshot: &Snapshot) -> Decision {
         default_decision(snapshot)
@@ -112,22 +112,22 @@ pub trait Rollback {
     fn rejection(&self, response: &Response) -> Error;
     /// Judges a 2xx answer to the rollback or a next step: an error the platform wraps in a
     /// success status, or acceptance with the platform's id for the operation, if any.
-    fn accepted(&self, _response: &Response) -> Result<Option<String>, Error> {
+    fn accepted(&mut self, _response: &Response) -> Result<Option<String>, Error> {
         Ok(None)
     }
     /// A rollback request (sent by this run, or by a run on this machine moments ago) may have
     /// been received without this run seeing it accepted: from now on, judge the state knowing
     /// that. `true` when that can change the judgement; platforms whose state shows a rollback
     /// at once (Service Fabric) keep the default.
-    fn expect_rollback(&self) -> bool {
+    fn expect_rollback(&mut self) -> bool {
         false
     }
     /// Work between the decision to roll back and the request (choosing among options).
-    async fn prepare(&self, _snapshot: &Snapshot) -> Result<(), Error> {
+    async fn prepare(&mut self, _snapshot: &Snapshot) -> Result<(), Error> {
         Ok(())
     }
     /// After a completed rollback: the version now in place, if it can be read.
-    async fn settled_version(&self) -> Option<String> {
+    async fn settled_version(&mut self) -> Option<String> {
         None
     }
 }

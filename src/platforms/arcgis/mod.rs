@@ -772,7 +772,7 @@ impl Rollback for ArcgisTarget {
         self.client.http.record(request)
     }
 
-    async fn send(&self, request: &Request) -> Delivery {
+    async fn send(&mut self, request: &Request) -> Delivery {
         // A held password may need a fresh token first; without one nothing is sent.
         if let Err(error) = self.client.ensure_token().await {
             return Delivery::NotSent {
@@ -787,7 +787,7 @@ impl Rollback for ArcgisTarget {
         Duration::from_secs(10)
     }
 
-    async fn read(&self) -> Result<Snapshot, Error> {
+    async fn read(&mut self) -> Result<Snapshot, Error> {
         let waiting = {
             let t = self.tracking.borrow();
             t.accepted_at.is_some() || t.expected
@@ -852,14 +852,14 @@ impl Rollback for ArcgisTarget {
         }
     }
 
-    fn expect_rollback(&self) -> bool {
+    fn expect_rollback(&mut self) -> bool {
         let mut t = self.tracking.borrow_mut();
         t.expected = true;
         t.unseen_rounds = 0;
         true
     }
 
-    async fn prepare(&self, _snapshot: &Snapshot) -> Result<(), Error> {
+    async fn prepare(&mut self, _snapshot: &Snapshot) -> Result<(), Error> {
         let (options, _) = self.options().await?;
         let choice = self.to.clone().unwrap_or(Choice::Previous);
         let chosen = choose(&options, &choice, self.client.url())?;
@@ -916,7 +916,7 @@ impl Rollback for ArcgisTarget {
         }
     }
 
-    fn accepted(&self, response: &Response) -> Result<Option<String>, Error> {
+    fn accepted(&mut self, response: &Response) -> Result<Option<String>, Error> {
         match envelope(response) {
             // A JSON error in a success status: the rollback was refused.
             Err(error @ (Error::Platform(_) | Error::Auth(_))) => return Err(error),
@@ -931,7 +931,7 @@ impl Rollback for ArcgisTarget {
         Ok(None)
     }
 
-    async fn settled_version(&self) -> Option<String> {
+    async fn settled_version(&mut self) -> Option<String> {
         self.tracking
             .borrow()
             .chosen
@@ -1047,7 +1047,7 @@ mod tests {
     ]);
 
     /// Marks a rollback as accepted, as a 2xx answer to the POST does.
-    fn accepted(t: &ArcgisTarget) {
+    fn accepted(t: &mut ArcgisTarget) {
         t.accepted(&response(200, b"{\"status\":\"success\"}"))
             .unwrap();
     }
@@ -1067,11 +1067,11 @@ mod tests {
         /// after a rollback was accepted, each message shown once with its date or raw `when`.
         #[test]
         fn hostile_jobs_are_judged(first in arb_document(&JOB, arb_value), then in arb_document(&JOB, arb_value)) {
-            let t = target();
+            let mut t = target();
             if let Ok(job) = parse_job(&mut first.clone(), "u") {
                 let _ = t.judge(job, first.clone());
             }
-            accepted(&t);
+            accepted(&mut t);
             if let Ok(job) = parse_job(&mut then.clone(), "u") {
                 let stamps: Vec<String> = job.messages.iter().map(|m| m.stamp.clone()).collect();
                 let snapshot = t.judge(job, then.clone());
@@ -1110,11 +1110,11 @@ mod tests {
 
     #[test]
     fn dates_beyond_9999_and_numbers_beyond_i64_are_shown_raw() {
-        let t = target();
+        let mut t = target();
         let message = |text: &str, when: Value| serde_json::json!({"message": text, "when": when, "code": 2073});
         let before = serde_json::json!({"status": {"state": "success", "code": 3, "messages": [message("installed", 1_600_000_000_000_i64.into())]}});
         t.judge(parse_job(&mut before.clone(), "u").unwrap(), before.clone());
-        accepted(&t);
+        accepted(&mut t);
         let after = serde_json::json!({"status": {"state": "in_progress", "code": 1, "messages": [
             message("installed", 1_600_000_000_000_i64.into()),
             message("ten thousand", 253_402_300_800_000_i64.into()),

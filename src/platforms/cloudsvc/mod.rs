@@ -489,7 +489,7 @@ impl Rollback for CloudsvcTarget {
         self.client.http.record(request)
     }
 
-    async fn send(&self, request: &Request) -> Delivery {
+    async fn send(&mut self, request: &Request) -> Delivery {
         self.client.http.send_once(request).await
     }
 
@@ -497,7 +497,7 @@ impl Rollback for CloudsvcTarget {
         Duration::from_secs(10)
     }
 
-    async fn read(&self) -> Result<Snapshot, Error> {
+    async fn read(&mut self) -> Result<Snapshot, Error> {
         let pending = {
             let t = self.tracking.borrow();
             t.operation.clone().filter(|_| !t.operation_done)
@@ -549,12 +549,12 @@ impl Rollback for CloudsvcTarget {
         self.error(response)
     }
 
-    fn expect_rollback(&self) -> bool {
+    fn expect_rollback(&mut self) -> bool {
         self.tracking.borrow_mut().expected = true;
         true
     }
 
-    fn accepted(&self, response: &Response) -> Result<Option<String>, Error> {
+    fn accepted(&mut self, response: &Response) -> Result<Option<String>, Error> {
         let id = response
             .header("x-ms-request-id")
             .map(str::trim)
@@ -718,7 +718,7 @@ mod tests {
         ) {
             let body = document("Deployment", &doc);
             let mode = if manual { Mode::Manual } else { Mode::Auto };
-            let t = target(mode, walk_only);
+            let mut t = target(mode, walk_only);
             if accepted {
                 t.accepted(&accepted_with("5250805d51f2bf4fb2b7614bc03870de")).unwrap();
                 t.tracking.borrow_mut().operation_done = true;

@@ -154,7 +154,7 @@ impl Rollback for SfTarget {
         self.client.http.record(request)
     }
 
-    async fn send(&self, request: &Request) -> Delivery {
+    async fn send(&mut self, request: &Request) -> Delivery {
         self.client.http.send_once(request).await
     }
 
@@ -162,7 +162,7 @@ impl Rollback for SfTarget {
         Duration::from_secs(5)
     }
 
-    async fn read(&self) -> Result<Snapshot, Error> {
+    async fn read(&mut self) -> Result<Snapshot, Error> {
         let path = format!("{}/$/GetUpgradeProgress", self.base_path());
         let request = self
             .client
@@ -198,7 +198,7 @@ impl Rollback for SfTarget {
         fabric_error(response)
     }
 
-    async fn settled_version(&self) -> Option<String> {
+    async fn settled_version(&mut self) -> Option<String> {
         let (request, field): (Request, fn(VersionInfo) -> Option<String>) = match &self.scope {
             Scope::Cluster => (
                 self.client
