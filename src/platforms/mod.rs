@@ -8,10 +8,19 @@ pub mod sf;
 
 use std::time::Duration;
 
+use clap::Args;
 use serde::Serialize;
 
 use crate::error::{Error, Problem};
 use crate::http::{Delivery, Request, RequestRecord, Response};
+
+/// `--watch` for status commands.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Wait until the upgrade or rollback reaches a final state.
+    #[arg(short, long)]
+    pub watch: bool,
+}
 
 /// The normalized state every platform maps its own states into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

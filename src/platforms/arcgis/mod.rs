@@ -2,6 +2,7 @@
 //! (Check Rollback), the rollback itself, and tokens (generateToken, refreshed while a password
 //! is held). Every answer is checked for ArcGIS's error envelopes, which arrive with HTTP 200.
 
+pub mod args;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};

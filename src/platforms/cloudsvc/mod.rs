@@ -1,6 +1,7 @@
 //! Azure Cloud Services (classic), Service Management API: deployment state, rollback of an
 //! update or upgrade, operation status, and walking upgrade domains in Manual mode.
 
+pub mod args;
 mod model;
 pub mod publish;
 

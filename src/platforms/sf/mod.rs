@@ -1,5 +1,6 @@
 //! Service Fabric REST: cluster and application upgrade progress and rollback.
 
+pub mod args;
 mod model;
 
 use std::time::Duration;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::WatchArgs;
+use crate::platforms::WatchArgs;
 
 #[derive(Debug, Args)]
 pub struct SfArgs {

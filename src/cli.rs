@@ -1,20 +1,16 @@
 //! The command line: clap types only. Values are checked here only as far as their own syntax
 //! goes; `settings` combines them with the environment and the profile file.
 
-mod arcgis;
-mod cloudsvc;
-mod sf;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use arcgis::{ArcgisAction, ArcgisArgs, ArcgisConnection};
-pub use cloudsvc::{
+pub use crate::platforms::arcgis::args::{ArcgisAction, ArcgisArgs, ArcgisConnection};
+pub use crate::platforms::cloudsvc::args::{
     Cloud, CloudsvcAction, CloudsvcArgs, CloudsvcConnection, RollbackMode, SlotArg,
 };
-pub use sf::{AppAction, ClusterAction, SfArgs, SfConnection, SfScope};
+pub use crate::platforms::sf::args::{AppAction, ClusterAction, SfArgs, SfConnection, SfScope};
 
 /// Roll back an in-progress upgrade: Service Fabric clusters and applications, Azure Cloud
 /// Services (classic) deployments, ArcGIS Enterprise on Kubernetes patches.
@@ -124,14 +120,6 @@ pub struct GlobalArgs {
     /// Keep no audit trail (then a retried `start` cannot tell that it sent a rollback a moment ago).
     #[arg(long, global = true, conflicts_with = "audit_log")]
     pub no_audit: bool,
-}
-
-/// `--watch` for status commands.
-#[derive(Debug, Clone, Args)]
-pub struct WatchArgs {
-    /// Wait until the upgrade or rollback reaches a final state.
-    #[arg(short, long)]
-    pub watch: bool,
 }
 
 /// The longest `--timeout` or `--poll-interval`: 30 days. Longer values are refused rather
