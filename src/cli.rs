@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use crate::platforms::arcgis::args::{ArcgisAction, ArcgisArgs, ArcgisConnection};
-pub use crate::platforms::cloudsvc::args::{
-    Cloud, CloudsvcAction, CloudsvcArgs, CloudsvcConnection, RollbackMode, SlotArg,
-};
-pub use crate::platforms::sf::args::{AppAction, ClusterAction, SfArgs, SfConnection, SfScope};
+use crate::commands;
+use crate::platforms::arcgis::Arcgis;
+use crate::platforms::cloudsvc::Cloudsvc;
+use crate::platforms::sf::Sf;
+
+use crate::platforms::arcgis::args::ArcgisArgs;
+use crate::platforms::cloudsvc::args::CloudsvcArgs;
+use crate::platforms::sf::args::SfArgs;
 
 /// Roll back an in-progress upgrade: Service Fabric clusters and applications, Azure Cloud
 /// Services (classic) deployments, ArcGIS Enterprise on Kubernetes patches.
@@ -38,6 +41,7 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// One variant a platform; `run` below is the other line a new platform adds.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Service Fabric: cluster and application upgrades.
@@ -46,6 +50,17 @@ pub enum Command {
     Cloudsvc(CloudsvcArgs),
     /// ArcGIS Enterprise on Kubernetes: patches.
     Arcgis(ArcgisArgs),
+}
+
+impl Command {
+    /// Runs the command and returns the process exit code.
+    pub async fn run(&self, global: &GlobalArgs) -> u8 {
+        match self {
+            Self::Sf(args) => commands::run::<Sf>(global, args).await,
+            Self::Cloudsvc(args) => commands::run::<Cloudsvc>(global, args).await,
+            Self::Arcgis(args) => commands::run::<Arcgis>(global, args).await,
+        }
+    }
 }
 
 /// Output format of the result.

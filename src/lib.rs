@@ -34,7 +34,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(commands::run(cli));
+    let code = runtime.block_on(cli.command.run(&cli.global));
     // An abandoned prompt may still wait for a key on its own thread: do not wait for it.
     runtime.shutdown_background();
     ExitCode::from(code)

@@ -11,14 +11,14 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::cli::{
-    ArcgisConnection, Cloud, CloudsvcConnection, ColorChoice, GlobalArgs, OutputFormat,
-    RollbackMode, SfConnection, SlotArg, parse_duration,
-};
+use crate::cli::{ColorChoice, GlobalArgs, OutputFormat, parse_duration};
 use crate::error::Error;
 use crate::http::{IdentityFile, IdentitySource, Secret, TlsOptions};
 use crate::input::{self, shown};
+use crate::platforms::arcgis::args::ArcgisConnection;
+use crate::platforms::cloudsvc::args::{Cloud, CloudsvcConnection, RollbackMode, SlotArg};
 use crate::platforms::cloudsvc::{Deploy, Mode, Slot, publish};
+use crate::platforms::sf::args::SfConnection;
 
 /// The `[profiles.NAME]` tables of the config file.
 #[derive(Debug, Default, Deserialize)]

@@ -1,47 +1,39 @@
 //! Runs one command: resolves settings, bounds the run by `--timeout` and signals (Ctrl-C,
 //! SIGTERM, SIGHUP), and turns the outcome into the result document and the exit code.
 
-mod arcgis;
-mod cloudsvc;
-mod sf;
-
 use std::cell::OnceCell;
 
 use tokio::time::Instant;
 
 use crate::audit::Audit;
-use crate::cli::{AppAction, ArcgisAction, Cli, CloudsvcAction, ClusterAction, Command, SfScope};
-pub use crate::engine::Ctx;
+use crate::cli::GlobalArgs;
 use crate::engine::wait::{self, Stop};
+use crate::engine::{self, Ctx};
 use crate::error::{Error, Problem};
-use crate::http::{ClientOptions, HttpClient};
 use crate::output::Printer;
-use crate::platforms::Phase;
+use crate::platforms::{Phase, Platform};
 use crate::report::{Report, Sent};
 use crate::settings::{self, Global};
 
-/// The platform's HTTP client; `--insecure` is said out loud.
-fn http_client(ctx: &Ctx<'_>, options: ClientOptions) -> Result<HttpClient, Error> {
-    if options.tls.insecure {
-        ctx.printer
-            .warn("--insecure: the server's TLS certificate is not verified");
-    }
-    HttpClient::new(options)
-}
-
-/// Runs the command and returns the process exit code.
-pub async fn run(cli: Cli) -> u8 {
-    let format = settings::output_format(&cli.global);
-    let color = settings::use_color(cli.global.color);
-    init_tracing(cli.global.verbose, cli.global.quiet, color);
-    let printer = Printer::new(format, cli.global.quiet, color);
-    let (platform, target, action, place) = describe(&cli.command);
+/// Runs a command of platform `P` and returns the process exit code.
+pub async fn run<P: Platform>(global: &GlobalArgs, args: &P::Args) -> u8 {
+    let format = settings::output_format(global);
+    let color = settings::use_color(global.color);
+    init_tracing(global.verbose, global.quiet, color);
+    let printer = Printer::new(format, global.quiet, color);
+    let describe = P::describe(args);
     // Not checked yet: an absurdly long one is refused later, and not copied into the result.
-    let target = crate::input::cut(target);
-    let mut report = Report::new(platform, target, action, place, cli.global.dry_run);
+    let target = crate::input::cut(describe.target);
+    let mut report = Report::new(
+        describe.platform,
+        target,
+        describe.action,
+        describe.place,
+        global.dry_run,
+    );
     let audit = OnceCell::new();
-    let result = execute(&cli, &printer, &mut report, &audit).await;
-    report.finish(result, cli.global.if_upgrading);
+    let result = execute::<P>(global, args, &printer, &mut report, &audit).await;
+    report.finish(result, global.if_upgrading);
     if let Some(audit) = audit.get().filter(|a| a.wrote()) {
         let outcome = serde_json::to_value(report.outcome)
             .ok()
@@ -90,66 +82,18 @@ fn init_tracing(verbose: u8, quiet: bool, color: bool) {
         .init();
 }
 
-/// Platform, target, action and place of a command, as far as the arguments tell them.
-fn describe(command: &Command) -> (&'static str, String, &'static str, &'static str) {
-    match command {
-        Command::Sf(args) => match &args.scope {
-            SfScope::Cluster { action } => {
-                let action = match action {
-                    ClusterAction::Start => "start",
-                    ClusterAction::Status(_) => "status",
-                };
-                ("sf-cluster", "cluster".into(), action, "the cluster")
-            }
-            SfScope::App { action } => {
-                let (action, app) = match action {
-                    AppAction::Start { app } => ("start", app),
-                    AppAction::Status { app, .. } => ("status", app),
-                };
-                ("sf-app", app.clone(), action, "the cluster")
-            }
-        },
-        Command::Cloudsvc(args) => {
-            let action = match &args.action {
-                CloudsvcAction::Start { .. } => "start",
-                CloudsvcAction::Status(_) => "status",
-                CloudsvcAction::Walk { .. } => "walk",
-            };
-            let service = args.connection.service.clone().unwrap_or_default();
-            ("cloudsvc", service, action, "Azure")
-        }
-        Command::Arcgis(args) => {
-            let action = match &args.action {
-                ArcgisAction::Targets => "targets",
-                ArcgisAction::Start { .. } => "start",
-                ArcgisAction::Status(_) => "status",
-            };
-            let url = args.connection.url.clone().unwrap_or_default();
-            ("arcgis", url, action, "the ArcGIS deployment")
-        }
-    }
-}
-
-/// Whether the command reads a secret from stdin (then stdin is no terminal to ask on).
-fn reads_stdin(command: &Command) -> bool {
-    match command {
-        Command::Sf(args) => args.connection.token_stdin,
-        Command::Cloudsvc(args) => args.connection.token_stdin,
-        Command::Arcgis(args) => args.connection.token_stdin || args.connection.password_stdin,
-    }
-}
-
-async fn execute(
-    cli: &Cli,
+async fn execute<P: Platform>(
+    global_args: &GlobalArgs,
+    args: &P::Args,
     printer: &Printer,
     report: &mut Report,
     audit: &OnceCell<Audit>,
 ) -> Result<(), Error> {
-    let profile = settings::load_profile(&cli.global)?;
+    let profile = settings::load_profile(global_args)?;
     for warning in &profile.warnings {
         printer.warn(warning);
     }
-    let global = settings::global(&cli.global, &profile, reads_stdin(&cli.command))?;
+    let global = settings::global(global_args, &profile, P::reads_stdin(args))?;
     let audit = audit.get_or_init(|| Audit::new(global.audit_log.clone()));
     let ctx = Ctx {
         global: &global,
@@ -163,11 +107,13 @@ async fn execute(
         .checked_add(global.timeout)
         .unwrap_or_else(|| now + crate::cli::MAX_DURATION);
     let work = async {
-        match &cli.command {
-            Command::Sf(args) => sf::run(args, &profile, &ctx, report).await,
-            Command::Cloudsvc(args) => cloudsvc::run(args, &profile, &ctx, report).await,
-            Command::Arcgis(args) => arcgis::run(args, &profile, &ctx, report).await,
+        // Inside the bound: settings may read stdin or a FIFO, which must give way too.
+        let opened = P::open(args, &profile, &global, &mut report.target).await?;
+        for warning in &opened.warnings {
+            printer.warn(warning);
         }
+        let mut target = opened.target;
+        engine::run(&mut target, opened.action, &ctx, report).await
     };
     match wait::bounded(deadline, work).await {
         Ok(result) => result,

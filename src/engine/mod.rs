@@ -9,7 +9,7 @@ use crate::audit::{Audit, Delivered, Kind};
 use crate::error::{Error, Problem};
 use crate::http::Request;
 use crate::output::Printer;
-use crate::platforms::{Decision, Phase, Rollback, Snapshot};
+use crate::platforms::{Action, Decision, Phase, Rollback, Snapshot};
 use crate::report::{Outcome, Report, Sent};
 use crate::settings::Global;
 use send::{recent_rollback, send_confirmed};
@@ -21,6 +21,42 @@ pub struct Ctx<'a> {
     pub global: &'a Global,
     pub printer: &'a Printer,
     pub audit: &'a Audit,
+}
+
+/// Does what the command asked of the target.
+pub async fn run(
+    platform: &mut impl Rollback,
+    action: Action,
+    ctx: &Ctx<'_>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    match action {
+        Action::Start => start(platform, ctx, report).await,
+        Action::Status { watch } => status(platform, ctx, report, watch).await,
+        Action::Step(n) => {
+            let snapshot = platform.read().await?;
+            report.update(&snapshot);
+            let step = platform.step(n, &snapshot).await?;
+            self::step(
+                platform,
+                ctx,
+                report,
+                &step.request,
+                &step.what,
+                &step.question,
+            )
+            .await
+        }
+        Action::List => {
+            let snapshot = platform.read().await?;
+            report.update(&snapshot);
+            let listing = platform.list(&snapshot).await?;
+            report.detail = listing.detail;
+            report.summary = Some(listing.summary);
+            report.outcome = Outcome::Status;
+            Ok(())
+        }
+    }
 }
 
 /// `start`: check, confirm, send once, wait.

@@ -12,7 +12,8 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::error::{Error, Problem};
-use crate::http::{Delivery, Request, RequestRecord, Response};
+use crate::http::{ClientOptions, Delivery, HttpClient, Request, RequestRecord, Response};
+use crate::settings::{Global, Profile};
 
 /// `--watch` for status commands.
 #[derive(Debug, Clone, Args)]
@@ -99,6 +100,75 @@ pub enum Decision {
     Refuse(Error),
 }
 
+/// What the result document and messages say about a command before anything is resolved.
+#[derive(Debug, Clone)]
+pub struct Describe {
+    /// The result's `platform` (`sf-app`).
+    pub platform: &'static str,
+    /// The result's `target`, as far as the arguments tell it (resolved later).
+    pub target: String,
+    /// The result's `action` (`start`, `status`, `walk`, `targets`).
+    pub action: &'static str,
+    /// Where the operation runs, for messages ("the cluster").
+    pub place: &'static str,
+}
+
+/// What the engine does with a platform's target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Check, confirm, send the rollback, wait.
+    Start,
+    /// Read the state once, or wait until it settles.
+    Status { watch: bool },
+    /// One step the user asked for outside a rollback (Cloud Services' `walk --domain N`).
+    Step(u32),
+    /// A read-only listing (ArcGIS `targets`).
+    List,
+}
+
+/// A target ready for the engine.
+pub struct Opened<T> {
+    pub target: T,
+    pub action: Action,
+    /// Warnings for the user (`--insecure`).
+    pub warnings: Vec<String>,
+}
+
+/// A listing for the text result and the result document's `detail`.
+pub struct Listing {
+    pub summary: String,
+    pub detail: serde_json::Value,
+}
+
+/// A platform as the command line, the configuration and the engine see it: adding a platform
+/// is a folder that implements this (and `Rollback`) plus one line in `cli.rs`.
+pub trait Platform {
+    /// Its clap arguments (`args.rs`).
+    type Args;
+    /// The rollback target it opens.
+    type Target: Rollback;
+    /// The result's identity of a command, from the arguments alone.
+    fn describe(args: &Self::Args) -> Describe;
+    /// Whether a secret is read from stdin (then stdin is no terminal to ask on).
+    fn reads_stdin(args: &Self::Args) -> bool;
+    /// Resolves the settings (flags, environment, profile), builds the client and the target.
+    /// `label` is the result's `target`: set as soon as it is known (checked id, endpoint).
+    async fn open(
+        args: &Self::Args,
+        profile: &Profile,
+        global: &Global,
+        label: &mut String,
+    ) -> Result<Opened<Self::Target>, Error>;
+}
+
+/// The HTTP client of a platform; `--insecure` is said out loud.
+pub fn client(options: ClientOptions, warnings: &mut Vec<String>) -> Result<HttpClient, Error> {
+    if options.tls.insecure {
+        warnings.push("--insecure: the server's TLS certificate is not verified".into());
+    }
+    HttpClient::new(options)
+}
+
 /// The operations every platform offers for one rollback target.
 pub trait Rollback {
     /// A mutating request as `--dry-run` and the result document show it, secrets redacted.
@@ -138,6 +208,15 @@ pub trait Rollback {
     /// After a completed rollback: the version now in place, if it can be read.
     async fn settled_version(&mut self) -> Option<String> {
         None
+    }
+    /// The step the user asked for (`Action::Step`), checked against the state just read:
+    /// its request and the words to ask and tell about it.
+    async fn step(&mut self, _n: u32, _snapshot: &Snapshot) -> Result<NextStep, Error> {
+        Err(Error::Usage("this platform offers no such step".into()))
+    }
+    /// The listing the user asked for (`Action::List`), given the state just read.
+    async fn list(&mut self, _snapshot: &Snapshot) -> Result<Listing, Error> {
+        Err(Error::Usage("this platform offers no listing".into()))
     }
 }
 

@@ -3,6 +3,8 @@
 //! is held). Every answer is checked for ArcGIS's error envelopes, which arrive with HTTP 200.
 
 pub mod args;
+mod open;
+pub use open::Arcgis;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::{Decision, Phase, Rollback, Snapshot};
+use super::{Decision, Listing, Phase, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Body, Delivery, Field, HttpClient, Request, RequestRecord, Response, Secret};
 use crate::output::one_line;
@@ -851,6 +853,30 @@ impl Rollback for ArcgisTarget {
                 }),
             )),
         }
+    }
+
+    /// `targets`: the versions Check Rollback offers. A running job blocks it.
+    async fn list(&mut self, snapshot: &Snapshot) -> Result<Listing, Error> {
+        if snapshot.phase.is_active() {
+            return Err(Error::NothingToRollBack(Problem::new(format!(
+                "a job is running ({}); the rollback options can be read once it has ended",
+                snapshot.progress
+            ))));
+        }
+        let (options, detail) = self.options().await?;
+        if options.is_empty() {
+            return Err(Error::NothingToRollBack(Problem::new(format!(
+                "no patch is installed on {}: there is no version to roll back to",
+                self.client.url()
+            ))));
+        }
+        let mut summary = String::from("ID  VERSION  TYPE  NAME\n");
+        for option in &options {
+            // One line per option, whatever the server put in its fields.
+            summary.push_str(&crate::output::one_line(&RollbackOption::line(option)));
+            summary.push('\n');
+        }
+        Ok(Listing { summary, detail })
     }
 
     fn expect_rollback(&mut self) -> bool {

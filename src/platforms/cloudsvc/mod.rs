@@ -2,6 +2,8 @@
 //! update or upgrade, operation status, and walking upgrade domains in Manual mode.
 
 pub mod args;
+mod open;
+pub use open::Cloudsvc;
 mod model;
 pub mod publish;
 
@@ -548,6 +550,42 @@ impl Rollback for CloudsvcTarget {
 
     fn rejection(&self, response: &Response) -> Error {
         self.error(response)
+    }
+
+    /// `walk --domain N`: only the domain the deployment waits at, and only while it waits.
+    async fn step(&mut self, domain: u32, snapshot: &Snapshot) -> Result<NextStep, Error> {
+        let state = self.deployment_state(snapshot);
+        let Some((current, current_state)) = state.current else {
+            return Err(Error::NothingToRollBack(Problem::new(format!(
+                "no update is in progress on {}: there is no upgrade domain to walk",
+                self.label()
+            ))));
+        };
+        if let Some(count) = state.count.filter(|count| domain >= *count) {
+            return Err(Error::Usage(format!(
+                "--domain {domain}: {} has upgrade domains 0 to {}",
+                self.label(),
+                count.saturating_sub(1)
+            )));
+        }
+        if domain != current {
+            return Err(Error::Usage(format!(
+                "--domain {domain}: {} waits at upgrade domain {current}, which must be walked first",
+                self.label()
+            )));
+        }
+        if current_state.eq_ignore_ascii_case("During") {
+            return Err(Error::Platform(Problem::new(format!(
+                "upgrade domain {current} of {} is still being processed (During); walk the next one when it is reached",
+                self.label()
+            ))));
+        }
+        Ok(NextStep {
+            request: self.walk_request(domain),
+            what: format!("Upgrade domain {domain} walk"),
+            question: format!("Walk upgrade domain {domain} of {}?", self.label()),
+            note: format!("Walking upgrade domain {domain}."),
+        })
     }
 
     fn expect_rollback(&mut self) -> bool {

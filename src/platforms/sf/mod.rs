@@ -1,6 +1,8 @@
 //! Service Fabric REST: cluster and application upgrade progress and rollback.
 
 pub mod args;
+mod open;
+pub use open::Sf;
 mod model;
 
 use std::time::Duration;

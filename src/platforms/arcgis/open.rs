@@ -1,0 +1,82 @@
+//! `rollback arcgis targets | start --to ID|previous | status`: from arguments to a target.
+
+use std::time::Duration;
+
+use super::args::{ArcgisAction, ArcgisArgs};
+use super::{ArcgisClient, ArcgisTarget, Choice, Login};
+use crate::error::Error;
+use crate::http::{ClientOptions, TokenPlacement};
+use crate::platforms::{Action, Describe, Opened, Platform};
+use crate::settings::{self, Global, Profile};
+
+/// The token travels in this header and in the `token` form field, never in a URL.
+const TOKEN: TokenPlacement = TokenPlacement {
+    header: "X-Esri-Authorization",
+    form_field: Some("token"),
+};
+
+/// ArcGIS Enterprise on Kubernetes deployments.
+pub struct Arcgis;
+
+impl Platform for Arcgis {
+    type Args = ArcgisArgs;
+    type Target = ArcgisTarget;
+
+    fn describe(args: &ArcgisArgs) -> Describe {
+        let action = match &args.action {
+            ArcgisAction::Targets => "targets",
+            ArcgisAction::Start { .. } => "start",
+            ArcgisAction::Status(_) => "status",
+        };
+        Describe {
+            platform: "arcgis",
+            target: args.connection.url.clone().unwrap_or_default(),
+            action,
+            place: "the ArcGIS deployment",
+        }
+    }
+
+    fn reads_stdin(args: &ArcgisArgs) -> bool {
+        args.connection.token_stdin || args.connection.password_stdin
+    }
+
+    async fn open(
+        args: &ArcgisArgs,
+        profile: &Profile,
+        global: &Global,
+        label: &mut String,
+    ) -> Result<Opened<ArcgisTarget>, Error> {
+        let (choice, action) = match &args.action {
+            ArcgisAction::Start { to } => (
+                Some(Choice::parse(to).map_err(Error::Usage)?),
+                Action::Start,
+            ),
+            ArcgisAction::Status(watch) => (None, Action::Status { watch: watch.watch }),
+            ArcgisAction::Targets => (None, Action::List),
+        };
+        let settings = settings::arcgis(&args.connection, profile).await?;
+        *label = settings.url.as_str().trim_end_matches('/').to_string();
+        let mut warnings = Vec::new();
+        let http = crate::platforms::client(
+            ClientOptions {
+                base: settings.url.clone(),
+                tls: settings.tls,
+                token: settings.token,
+                token_placement: TOKEN,
+                redirect_domains: &[],
+                request_timeout: Duration::from_secs(120),
+            },
+            &mut warnings,
+        )?;
+        let login = settings
+            .login
+            .map(|(username, password)| Login { username, password });
+        // A generated token should outlive the whole run.
+        let client = ArcgisClient::new(http, &settings.url, login, global.timeout);
+        Ok(Opened {
+            target: ArcgisTarget::new(client, choice),
+            action,
+            warnings,
+        })
+    }
+}

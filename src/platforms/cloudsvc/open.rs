@@ -1,0 +1,81 @@
+//! `rollback cloudsvc start | status | walk`: from arguments to a target.
+
+use std::time::Duration;
+
+use super::args::{CloudsvcAction, CloudsvcArgs};
+use super::{CloudsvcClient, CloudsvcTarget};
+use crate::error::Error;
+use crate::http::{ClientOptions, TokenPlacement};
+use crate::platforms::{Action, Describe, Opened, Platform};
+use crate::settings::{self, Global, Profile};
+
+/// Azure Cloud Services (classic) deployments.
+pub struct Cloudsvc;
+
+impl Platform for Cloudsvc {
+    type Args = CloudsvcArgs;
+    type Target = CloudsvcTarget;
+
+    fn describe(args: &CloudsvcArgs) -> Describe {
+        let action = match &args.action {
+            CloudsvcAction::Start { .. } => "start",
+            CloudsvcAction::Status(_) => "status",
+            CloudsvcAction::Walk { .. } => "walk",
+        };
+        Describe {
+            platform: "cloudsvc",
+            target: args.connection.service.clone().unwrap_or_default(),
+            action,
+            place: "Azure",
+        }
+    }
+
+    fn reads_stdin(args: &CloudsvcArgs) -> bool {
+        args.connection.token_stdin
+    }
+
+    async fn open(
+        args: &CloudsvcArgs,
+        profile: &Profile,
+        _global: &Global,
+        label: &mut String,
+    ) -> Result<Opened<CloudsvcTarget>, Error> {
+        let (mode, force, action) = match &args.action {
+            CloudsvcAction::Start { mode, force } => (*mode, *force, Action::Start),
+            CloudsvcAction::Status(watch) => (None, false, Action::Status { watch: watch.watch }),
+            CloudsvcAction::Walk { domain } => (None, false, Action::Step(*domain)),
+        };
+        let settings = settings::cloudsvc(&args.connection, mode, profile).await?;
+        let mut warnings = Vec::new();
+        let http = crate::platforms::client(
+            ClientOptions {
+                base: settings.base.clone(),
+                tls: settings.tls,
+                token: settings.token,
+                token_placement: TokenPlacement::AUTHORIZATION,
+                redirect_domains: super::redirect_domains(&settings.base),
+                request_timeout: Duration::from_secs(90),
+            },
+            &mut warnings,
+        )?;
+        let mut target = CloudsvcTarget::new(
+            CloudsvcClient {
+                http,
+                base: settings.base,
+                subscription: settings.subscription,
+            },
+            settings.service,
+            settings.deploy,
+            settings.mode,
+            force,
+        );
+        // A walk's wait ends with the walk's operation.
+        target.walk_only = matches!(action, Action::Step(_));
+        *label = target.label();
+        Ok(Opened {
+            target,
+            action,
+            warnings,
+        })
+    }
+}

@@ -1,0 +1,109 @@
+//! `rollback sf cluster …` and `rollback sf app …`: from arguments to a target.
+
+use std::time::Duration;
+
+use super::args::{AppAction, ClusterAction, SfArgs, SfScope};
+use super::{AppId, Scope, SfClient, SfTarget};
+use crate::error::Error;
+use crate::http::{ClientOptions, TokenPlacement};
+use crate::platforms::{Action, Describe, Opened, Platform};
+use crate::settings::{self, Global, Profile};
+
+/// The server's own default when no `--server-timeout` is given.
+const SERVER_DEFAULT_TIMEOUT: u64 = 60;
+
+/// Service Fabric: clusters and applications.
+pub struct Sf;
+
+impl Platform for Sf {
+    type Args = SfArgs;
+    type Target = SfTarget;
+
+    fn describe(args: &SfArgs) -> Describe {
+        let (platform, target, action) = match &args.scope {
+            SfScope::Cluster { action } => {
+                let action = match action {
+                    ClusterAction::Start => "start",
+                    ClusterAction::Status(_) => "status",
+                };
+                ("sf-cluster", "cluster".to_string(), action)
+            }
+            SfScope::App { action } => match action {
+                AppAction::Start { app } => ("sf-app", app.clone(), "start"),
+                AppAction::Status { app, .. } => ("sf-app", app.clone(), "status"),
+            },
+        };
+        Describe {
+            platform,
+            target,
+            action,
+            place: "the cluster",
+        }
+    }
+
+    fn reads_stdin(args: &SfArgs) -> bool {
+        args.connection.token_stdin
+    }
+
+    async fn open(
+        args: &SfArgs,
+        profile: &Profile,
+        _global: &Global,
+        label: &mut String,
+    ) -> Result<Opened<SfTarget>, Error> {
+        let (scope, action) = match &args.scope {
+            SfScope::Cluster { action } => (
+                Scope::Cluster,
+                match action {
+                    ClusterAction::Start => Action::Start,
+                    ClusterAction::Status(w) => Action::Status { watch: w.watch },
+                },
+            ),
+            SfScope::App { action } => {
+                let (app, action) = match action {
+                    AppAction::Start { app } => (app, Action::Start),
+                    AppAction::Status { app, watch } => {
+                        (app, Action::Status { watch: watch.watch })
+                    }
+                };
+                let id = AppId::parse(app).map_err(Error::Usage)?;
+                *label = id.as_str().to_string();
+                (Scope::App(id), action)
+            }
+        };
+        let settings = settings::sf(&args.connection, profile).await?;
+        if matches!(scope, Scope::Cluster) {
+            *label = settings.endpoint.as_str().trim_end_matches('/').to_string();
+        }
+        // The server may work for `timeout` seconds before it answers; wait a little longer.
+        let server_timeout = settings
+            .server_timeout
+            .map_or(SERVER_DEFAULT_TIMEOUT, u64::from);
+        let mut warnings = Vec::new();
+        let http = crate::platforms::client(
+            ClientOptions {
+                base: settings.endpoint.clone(),
+                tls: settings.tls,
+                token: settings.token,
+                token_placement: TokenPlacement::AUTHORIZATION,
+                redirect_domains: &[],
+                request_timeout: Duration::from_secs(server_timeout + 30),
+            },
+            &mut warnings,
+        )?;
+        let target = SfTarget {
+            client: SfClient {
+                http,
+                endpoint: settings.endpoint,
+                api_version: settings.api_version,
+                server_timeout: settings.server_timeout,
+            },
+            scope,
+        };
+        Ok(Opened {
+            target,
+            action,
+            warnings,
+        })
+    }
+}
