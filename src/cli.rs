@@ -1,19 +1,14 @@
-//! The command line: clap types only. Values are checked here only as far as their own syntax
-//! goes; `settings` combines them with the environment and the profile file.
+//! The command line: the global options and one subcommand a platform, each with the
+//! platform's own arguments. This is the one place that lists the platforms.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::commands;
-use crate::platforms::arcgis::Arcgis;
-use crate::platforms::cloudsvc::Cloudsvc;
-use crate::platforms::sf::Sf;
-
-use crate::platforms::arcgis::args::ArcgisArgs;
-use crate::platforms::cloudsvc::args::CloudsvcArgs;
-use crate::platforms::sf::args::SfArgs;
+use crate::config::{GlobalArgs, Section};
+use crate::platforms::Platform;
+use crate::platforms::arcgis::{Arcgis, args::ArcgisArgs};
+use crate::platforms::cloudsvc::{Cloudsvc, args::CloudsvcArgs};
+use crate::platforms::sf::{Sf, args::SfArgs};
 
 /// Roll back an in-progress upgrade: Service Fabric clusters and applications, Azure Cloud
 /// Services (classic) deployments, ArcGIS Enterprise on Kubernetes patches.
@@ -41,7 +36,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// One variant a platform; `run` below is the other line a new platform adds.
+/// One variant a platform; `run` and [`SECTIONS`] below take one line each too.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Service Fabric: cluster and application upgrades.
@@ -56,104 +51,15 @@ impl Command {
     /// Runs the command and returns the process exit code.
     pub async fn run(&self, global: &GlobalArgs) -> u8 {
         match self {
-            Self::Sf(args) => commands::run::<Sf>(global, args).await,
-            Self::Cloudsvc(args) => commands::run::<Cloudsvc>(global, args).await,
-            Self::Arcgis(args) => commands::run::<Arcgis>(global, args).await,
+            Self::Sf(args) => commands::run::<Sf>(global, args, SECTIONS).await,
+            Self::Cloudsvc(args) => commands::run::<Cloudsvc>(global, args, SECTIONS).await,
+            Self::Arcgis(args) => commands::run::<Arcgis>(global, args, SECTIONS).await,
         }
     }
 }
 
-/// Output format of the result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Human-readable text.
-    Text,
-    /// One JSON result document on stdout.
-    Json,
-    /// Progress events, one JSON object a line, then the result document.
-    Jsonl,
-}
-
-/// When to colour stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, global = true, env = "ROLLBACK_OUTPUT")]
-    pub output: Option<OutputFormat>,
-    /// Same as `--output json`.
-    #[arg(long, global = true, conflicts_with = "output")]
-    pub json: bool,
-    /// Settings profile from the config file.
-    #[arg(long, global = true, env = "ROLLBACK_PROFILE", value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Config file [default: $XDG_CONFIG_HOME/rollback/config.toml].
-    #[arg(long, global = true, env = "ROLLBACK_CONFIG", value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// More logging on stderr (-v requests, -vv details).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
-    /// Only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// Colour on stderr (NO_COLOR is honoured with auto).
-    #[arg(
-        long,
-        value_enum,
-        global = true,
-        default_value = "auto",
-        value_name = "WHEN"
-    )]
-    pub color: ColorChoice,
-    /// Do not ask for confirmation.
-    #[arg(short, long, global = true)]
-    pub yes: bool,
-    /// Do every read, print the request(s) that would change something, send none of them.
-    #[arg(long, global = true)]
-    pub dry_run: bool,
-    /// Return once the platform accepted the rollback.
-    #[arg(long, global = true)]
-    pub no_wait: bool,
-    /// Bound on the whole run, e.g. 90s, 45m, 2h [default: 1h].
-    #[arg(long, global = true, env = "ROLLBACK_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
-    pub timeout: Option<Duration>,
-    /// Time between status reads [default: per platform].
-    #[arg(long, global = true, env = "ROLLBACK_POLL_INTERVAL", value_parser = parse_duration, value_name = "DURATION")]
-    pub poll_interval: Option<Duration>,
-    /// Exit 0 instead of 3 when there is nothing to roll back.
-    #[arg(long, global = true)]
-    pub if_upgrading: bool,
-    /// Append every mutating request to this file [default: $XDG_STATE_HOME/rollback/audit.jsonl].
-    #[arg(long, global = true, env = "ROLLBACK_AUDIT_LOG", value_name = "PATH")]
-    pub audit_log: Option<PathBuf>,
-    /// Keep no audit trail (then a retried `start` cannot tell that it sent a rollback a moment ago).
-    #[arg(long, global = true, conflicts_with = "audit_log")]
-    pub no_audit: bool,
-}
-
-/// The longest `--timeout` or `--poll-interval`: 30 days. Longer values are refused rather
-/// than clamped, since they are typing mistakes, and every deadline computed from a duration
-/// stays far from the limits of `Instant`.
-pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
-
-/// A positive duration such as `90s`, `45m`, `1h30m` or `500ms`, at most [`MAX_DURATION`].
-pub fn parse_duration(value: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(value.trim())
-        .map_err(|e| format!("{e} (examples: 90s, 45m, 2h)"))?;
-    if duration.is_zero() {
-        return Err("must be greater than zero".into());
-    }
-    if duration > MAX_DURATION {
-        return Err("must be at most 30 days (30d)".into());
-    }
-    Ok(duration)
-}
+/// Every platform's table of a profile, checked whenever the config file is read.
+const SECTIONS: &[Section] = &[Sf::SECTION, Cloudsvc::SECTION, Arcgis::SECTION];
 
 #[cfg(test)]
 mod tests {
@@ -163,28 +69,5 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("50ms"), Ok(Duration::from_millis(50)));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("10").is_err());
-        assert_eq!(parse_duration("30d"), Ok(MAX_DURATION));
-        for huge in [
-            "30d 1s",
-            "18446744073709551615s",
-            "500000000000y",
-            "18446744073709551615ns",
-        ] {
-            let err = parse_duration(huge).unwrap_err();
-            assert!(
-                err.contains("at most 30 days") || err.contains("overflow"),
-                "{huge}: {err}"
-            );
-        }
     }
 }

@@ -4,6 +4,7 @@
 mod audit;
 mod cli;
 mod commands;
+mod config;
 mod engine;
 mod error;
 mod http;
@@ -12,7 +13,7 @@ mod output;
 mod platforms;
 mod redact;
 mod report;
-mod settings;
+mod secret;
 #[cfg(test)]
 mod testing;
 
@@ -23,7 +24,7 @@ use clap::Parser;
 /// The whole program: parse, run on a single-threaded runtime, exit with the outcome's code.
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    output::install_panic_hook(settings::output_format(&cli.global));
+    output::install_panic_hook(config::output_format(&cli.global));
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::OutputFormat;
+use crate::config::OutputFormat;
 use crate::error::Error;
 use crate::platforms::Phase;
 use crate::report::{Outcome, Report};

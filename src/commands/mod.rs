@@ -6,19 +6,18 @@ use std::cell::OnceCell;
 use tokio::time::Instant;
 
 use crate::audit::Audit;
-use crate::cli::GlobalArgs;
+use crate::config::{self, Global, GlobalArgs, Section};
 use crate::engine::wait::{self, Stop};
 use crate::engine::{self, Ctx};
 use crate::error::{Error, Problem};
 use crate::output::Printer;
 use crate::platforms::{Phase, Platform};
 use crate::report::{Report, Sent};
-use crate::settings::{self, Global};
 
 /// Runs a command of platform `P` and returns the process exit code.
-pub async fn run<P: Platform>(global: &GlobalArgs, args: &P::Args) -> u8 {
-    let format = settings::output_format(global);
-    let color = settings::use_color(global.color);
+pub async fn run<P: Platform>(global: &GlobalArgs, args: &P::Args, sections: &[Section]) -> u8 {
+    let format = config::output_format(global);
+    let color = config::use_color(global.color);
     init_tracing(global.verbose, global.quiet, color);
     let printer = Printer::new(format, global.quiet, color);
     let describe = P::describe(args);
@@ -32,7 +31,7 @@ pub async fn run<P: Platform>(global: &GlobalArgs, args: &P::Args) -> u8 {
         global.dry_run,
     );
     let audit = OnceCell::new();
-    let result = execute::<P>(global, args, &printer, &mut report, &audit).await;
+    let result = execute::<P>(global, args, sections, &printer, &mut report, &audit).await;
     report.finish(result, global.if_upgrading);
     if let Some(audit) = audit.get().filter(|a| a.wrote()) {
         let outcome = serde_json::to_value(report.outcome)
@@ -85,15 +84,16 @@ fn init_tracing(verbose: u8, quiet: bool, color: bool) {
 async fn execute<P: Platform>(
     global_args: &GlobalArgs,
     args: &P::Args,
+    sections: &[Section],
     printer: &Printer,
     report: &mut Report,
     audit: &OnceCell<Audit>,
 ) -> Result<(), Error> {
-    let profile = settings::load_profile(global_args)?;
+    let profile = config::load_profile(global_args, sections)?;
     for warning in &profile.warnings {
         printer.warn(warning);
     }
-    let global = settings::global(global_args, &profile, P::reads_stdin(args))?;
+    let global = config::global(global_args, &profile, P::reads_stdin(args))?;
     let audit = audit.get_or_init(|| Audit::new(global.audit_log.clone()));
     let ctx = Ctx {
         global: &global,
@@ -105,7 +105,7 @@ async fn execute<P: Platform>(
     let now = Instant::now();
     let deadline = now
         .checked_add(global.timeout)
-        .unwrap_or_else(|| now + crate::cli::MAX_DURATION);
+        .unwrap_or_else(|| now + config::MAX_DURATION);
     let work = async {
         // Inside the bound: settings may read stdin or a FIFO, which must give way too.
         let opened = P::open(args, &profile, &global, &mut report.target).await?;

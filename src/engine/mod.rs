@@ -6,12 +6,12 @@ mod send;
 pub mod wait;
 
 use crate::audit::{Audit, Delivered, Kind};
+use crate::config::Global;
 use crate::error::{Error, Problem};
 use crate::http::Request;
 use crate::output::Printer;
 use crate::platforms::{Action, Decision, Phase, Rollback, Snapshot};
 use crate::report::{Outcome, Report, Sent};
-use crate::settings::Global;
 use send::{recent_rollback, send_confirmed};
 use wait::Step;
 

@@ -8,10 +8,10 @@ use reqwest::{Method, Url};
 
 use super::*;
 use crate::audit::Audit;
-use crate::cli::OutputFormat;
+use crate::config::Global;
+use crate::config::OutputFormat;
 use crate::http::{Delivery, RequestRecord, Response};
 use crate::output::Printer;
-use crate::settings::Global;
 use crate::testing::response;
 
 /// A platform that answers reads and sends from scripts (the last read repeats).

@@ -23,6 +23,7 @@ use serde::Serialize;
 use tracing::{debug, info};
 
 use crate::error::{Error, Problem, excerpt};
+pub use crate::secret::Secret;
 use proxy::{Proxies, Route};
 pub use retry::{SEND_RETRY_STATUSES, backoff};
 pub use tls::{IdentityFile, IdentitySource, TlsOptions};
@@ -33,29 +34,6 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 const MAX_REDIRECTS: usize = 5;
 const REDACTED: &str = "<redacted>";
 const USER_AGENT: &str = concat!("rollback/", env!("CARGO_PKG_VERSION"));
-
-/// A credential. Its `Debug` never shows it, and nothing prints it: creating one registers it
-/// with [`crate::redact`], which removes it from every string the tool prints.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        let value = value.into();
-        crate::redact::register(&value);
-        Self(value)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(REDACTED)
-    }
-}
 
 /// How the bearer token travels.
 #[derive(Debug, Clone, Copy)]

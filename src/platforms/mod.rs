@@ -11,9 +11,9 @@ use std::time::Duration;
 use clap::Args;
 use serde::Serialize;
 
+use crate::config::{Global, Profile, Section};
 use crate::error::{Error, Problem};
 use crate::http::{ClientOptions, Delivery, HttpClient, Request, RequestRecord, Response};
-use crate::settings::{Global, Profile};
 
 /// `--watch` for status commands.
 #[derive(Debug, Clone, Args)]
@@ -143,6 +143,8 @@ pub struct Listing {
 /// A platform as the command line, the configuration and the engine see it: adding a platform
 /// is a folder that implements this (and `Rollback`) plus one line in `cli.rs`.
 pub trait Platform {
+    /// Its table of a profile (`profile.rs`).
+    const SECTION: Section;
     /// Its clap arguments (`args.rs`).
     type Args;
     /// The rollback target it opens.

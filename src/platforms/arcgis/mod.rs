@@ -4,6 +4,7 @@
 
 pub mod args;
 mod open;
+mod profile;
 pub use open::Arcgis;
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use super::args::{ArcgisAction, ArcgisArgs};
+use super::profile::{self, ArcgisProfile};
 use super::{ArcgisClient, ArcgisTarget, Choice, Login};
+use crate::config::{self, Global, Profile, Section};
 use crate::error::Error;
 use crate::http::{ClientOptions, TokenPlacement};
 use crate::platforms::{Action, Describe, Opened, Platform};
-use crate::settings::{self, Global, Profile};
 
 /// The token travels in this header and in the `token` form field, never in a URL.
 const TOKEN: TokenPlacement = TokenPlacement {
@@ -19,6 +20,10 @@ const TOKEN: TokenPlacement = TokenPlacement {
 pub struct Arcgis;
 
 impl Platform for Arcgis {
+    const SECTION: Section = Section {
+        name: "arcgis",
+        check: config::check::<ArcgisProfile>,
+    };
     type Args = ArcgisArgs;
     type Target = ArcgisTarget;
 
@@ -54,7 +59,7 @@ impl Platform for Arcgis {
             ArcgisAction::Status(watch) => (None, Action::Status { watch: watch.watch }),
             ArcgisAction::Targets => (None, Action::List),
         };
-        let settings = settings::arcgis(&args.connection, profile).await?;
+        let settings = profile::resolve(&args.connection, profile).await?;
         *label = settings.url.as_str().trim_end_matches('/').to_string();
         let mut warnings = Vec::new();
         let http = crate::platforms::client(

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod open;
+mod profile;
 pub use open::Cloudsvc;
 mod model;
 pub mod publish;

@@ -3,16 +3,21 @@
 use std::time::Duration;
 
 use super::args::{CloudsvcAction, CloudsvcArgs};
+use super::profile::{self, CloudsvcProfile};
 use super::{CloudsvcClient, CloudsvcTarget};
+use crate::config::{self, Global, Profile, Section};
 use crate::error::Error;
 use crate::http::{ClientOptions, TokenPlacement};
 use crate::platforms::{Action, Describe, Opened, Platform};
-use crate::settings::{self, Global, Profile};
 
 /// Azure Cloud Services (classic) deployments.
 pub struct Cloudsvc;
 
 impl Platform for Cloudsvc {
+    const SECTION: Section = Section {
+        name: "cloudsvc",
+        check: config::check::<CloudsvcProfile>,
+    };
     type Args = CloudsvcArgs;
     type Target = CloudsvcTarget;
 
@@ -45,7 +50,7 @@ impl Platform for Cloudsvc {
             CloudsvcAction::Status(watch) => (None, false, Action::Status { watch: watch.watch }),
             CloudsvcAction::Walk { domain } => (None, false, Action::Step(*domain)),
         };
-        let settings = settings::cloudsvc(&args.connection, mode, profile).await?;
+        let settings = profile::resolve(&args.connection, mode, profile).await?;
         let mut warnings = Vec::new();
         let http = crate::platforms::client(
             ClientOptions {

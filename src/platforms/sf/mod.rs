@@ -2,6 +2,7 @@
 
 pub mod args;
 mod open;
+mod profile;
 pub use open::Sf;
 mod model;
 

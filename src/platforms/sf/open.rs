@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use super::args::{AppAction, ClusterAction, SfArgs, SfScope};
+use super::profile::{self, SfProfile};
 use super::{AppId, Scope, SfClient, SfTarget};
+use crate::config::{self, Global, Profile, Section};
 use crate::error::Error;
 use crate::http::{ClientOptions, TokenPlacement};
 use crate::platforms::{Action, Describe, Opened, Platform};
-use crate::settings::{self, Global, Profile};
 
 /// The server's own default when no `--server-timeout` is given.
 const SERVER_DEFAULT_TIMEOUT: u64 = 60;
@@ -16,6 +17,10 @@ const SERVER_DEFAULT_TIMEOUT: u64 = 60;
 pub struct Sf;
 
 impl Platform for Sf {
+    const SECTION: Section = Section {
+        name: "sf",
+        check: config::check::<SfProfile>,
+    };
     type Args = SfArgs;
     type Target = SfTarget;
 
@@ -71,7 +76,7 @@ impl Platform for Sf {
                 (Scope::App(id), action)
             }
         };
-        let settings = settings::sf(&args.connection, profile).await?;
+        let settings = profile::resolve(&args.connection, profile).await?;
         if matches!(scope, Scope::Cluster) {
             *label = settings.endpoint.as_str().trim_end_matches('/').to_string();
         }

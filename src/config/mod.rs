@@ -1,0 +1,482 @@
+//! Flags, environment and the profile file, resolved into validated settings. It knows no
+//! platform: each declares its section of a profile ([`Section`], its `profile.rs`) and resolves
+//! its own keys with the helpers here.
+//!
+//! Precedence: flag > environment (clap reads both) > profile > built-in default. Secrets never
+//! come from argv or the profile file itself: only from the environment, stdin, or a file path
+//! (`crate::secret`).
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+pub use args::{ColorChoice, GlobalArgs, MAX_DURATION, OutputFormat, parse_duration};
+
+use crate::error::Error;
+use crate::http::{IdentityFile, IdentitySource};
+use crate::input::{self, shown};
+
+mod args;
+
+/// A platform's table in a profile (`[profiles.NAME.sf]`): its name, and a check of its keys
+/// run when the file is read, so that a typo fails whatever command runs.
+pub struct Section {
+    pub name: &'static str,
+    pub check: fn(&toml::Table) -> Result<(), String>,
+}
+
+/// The check of a section whose keys are `T`'s fields.
+pub fn check<T: DeserializeOwned>(table: &toml::Table) -> Result<(), String> {
+    T::deserialize(table.clone())
+        .map(|_| ())
+        .map_err(|e| e.message().to_string())
+}
+
+/// The `[profiles.NAME]` tables of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Where the audit trail goes, for every profile.
+    audit_log: Option<PathBuf>,
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// One profile: the options every command shares, and one table per platform.
+#[derive(Debug, Default, Deserialize)]
+pub struct Profile {
+    /// What the user should hear about the profile (secret files others can read).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+    timeout: Option<String>,
+    poll_interval: Option<String>,
+    /// Where the audit trail goes (the file's top-level `audit_log` unless set here).
+    audit_log: Option<PathBuf>,
+    /// The platforms' tables, checked against the known [`Section`]s when the file is read.
+    #[serde(flatten)]
+    sections: BTreeMap<String, toml::Value>,
+}
+
+impl Profile {
+    /// The platform's table as its own type; the defaults when the profile has none.
+    pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, Error> {
+        match self.sections.get(name) {
+            None => Ok(T::default()),
+            Some(value) => T::deserialize(value.clone())
+                .map_err(|e| Error::Usage(format!("profile section {name}: {}", e.message()))),
+        }
+    }
+
+    /// Every key is a shared option or a known platform's table with keys it knows.
+    fn check(&self, sections: &[Section]) -> Result<(), String> {
+        for (name, value) in &self.sections {
+            let Some(section) = sections.iter().find(|s| s.name == name) else {
+                let mut known = vec!["timeout", "poll_interval", "audit_log"];
+                known.extend(sections.iter().map(|s| s.name));
+                return Err(format!(
+                    "unknown field `{name}`, expected one of {}",
+                    known.join(", ")
+                ));
+            };
+            let table = value
+                .as_table()
+                .ok_or_else(|| format!("{name}: expected a table"))?;
+            (section.check)(table)?;
+        }
+        Ok(())
+    }
+
+    /// The files the profile names that hold a secret (`token_file`, `password_file`).
+    fn secret_files(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.sections
+            .values()
+            .filter_map(toml::Value::as_table)
+            .flat_map(|table| {
+                table
+                    .iter()
+                    .filter(|(key, _)| key.ends_with("_file"))
+                    .filter_map(|(_, value)| value.as_str().map(PathBuf::from))
+            })
+    }
+}
+
+/// Keys that would put a secret into the config file itself.
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "password",
+    "cert_password",
+    "pfx_password",
+    "secret",
+];
+
+/// Options every command shares, resolved.
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub dry_run: bool,
+    pub no_wait: bool,
+    pub timeout: Duration,
+    pub poll_interval: Option<Duration>,
+    /// Whether to ask before sending: stdin and stderr are terminals, no `--yes`, no `CI`.
+    pub interactive: bool,
+    /// The audit trail's file; `None` with `--no-audit` or when no place is known.
+    pub audit_log: Option<PathBuf>,
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The output format, known before anything else is resolved (errors need it too).
+pub fn output_format(args: &GlobalArgs) -> OutputFormat {
+    if args.json {
+        OutputFormat::Json
+    } else {
+        args.output.unwrap_or(OutputFormat::Text)
+    }
+}
+
+/// Whether stderr gets colour.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Result<Global, Error> {
+    let from_profile = |value: &Option<String>, key: &str| -> Result<Option<Duration>, Error> {
+        value
+            .as_deref()
+            .map(|v| {
+                parse_duration(v)
+                    .map_err(|e| Error::Usage(format!("profile setting {key} = {v:?}: {e}")))
+            })
+            .transpose()
+    };
+    let timeout = match args.timeout {
+        Some(t) => t,
+        None => from_profile(&profile.timeout, "timeout")?.unwrap_or(DEFAULT_TIMEOUT),
+    };
+    // Below this a poll loop is a busy loop against the server.
+    const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
+    let too_short = |p: Duration| p < MIN_POLL_INTERVAL;
+    let poll_interval = match args.poll_interval {
+        Some(p) if too_short(p) => {
+            return Err(Error::Usage(format!(
+                "the poll interval (--poll-interval or ROLLBACK_POLL_INTERVAL) is {}: it must be at least 10ms",
+                humantime::format_duration(p)
+            )));
+        }
+        Some(p) => Some(p),
+        None => match from_profile(&profile.poll_interval, "poll_interval")? {
+            Some(p) if too_short(p) => {
+                return Err(Error::Usage(format!(
+                    "profile setting poll_interval = {:?}: it must be at least 10ms",
+                    profile.poll_interval.as_deref().unwrap_or_default()
+                )));
+            }
+            other => other,
+        },
+    };
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    let interactive = !args.yes
+        && !ci
+        && !stdin_is_data
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
+    let audit_log = if args.no_audit {
+        None
+    } else {
+        args.audit_log
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| profile.audit_log.clone())
+            .or_else(crate::audit::default_path)
+    };
+    Ok(Global {
+        dry_run: args.dry_run,
+        no_wait: args.no_wait,
+        timeout,
+        poll_interval,
+        interactive,
+        audit_log,
+    })
+}
+
+fn default_config_path() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".config"),
+    };
+    Some(base.join("rollback").join("config.toml"))
+}
+
+/// Loads the selected profile: `--profile`/`ROLLBACK_PROFILE`, else `default` when the file has
+/// one, else nothing.
+pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, Error> {
+    let explicit = args.config.is_some();
+    let Some(path) = args.config.clone().or_else(default_config_path) else {
+        return match &args.profile {
+            Some(name) => Err(Error::Usage(format!(
+                "profile {}: no config file (set --config or XDG_CONFIG_HOME)",
+                shown(name)
+            ))),
+            None => Ok(Profile::default()),
+        };
+    };
+    let text = match input::read_regular(&path, input::MAX_SMALL_FILE) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| Error::Usage(format!("config file {}: not UTF-8 text", path.display())))?,
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound && !explicit && args.profile.is_none() =>
+        {
+            return Ok(Profile::default());
+        }
+        Err(e) => {
+            return Err(Error::Usage(format!(
+                "cannot read config file {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let mut file = parse_config(&text, &path, sections)?;
+    let mut profile = match &args.profile {
+        Some(name) => file.profiles.remove(name).ok_or_else(|| {
+            let known: Vec<&String> = file.profiles.keys().collect();
+            Error::Usage(format!(
+                "config file {} has no profile {} (profiles: {known:?})",
+                path.display(),
+                shown(name)
+            ))
+        })?,
+        None => file.profiles.remove("default").unwrap_or_default(),
+    };
+    if profile.audit_log.is_none() {
+        profile.audit_log = file.audit_log.take();
+    }
+    profile.warnings = exposed_secret_files(&profile);
+    Ok(profile)
+}
+
+/// The secret files a profile names that group or others may read.
+fn exposed_secret_files(profile: &Profile) -> Vec<String> {
+    profile
+        .secret_files()
+        .filter(|path| readable_by_others(path))
+        .map(|path| {
+            format!(
+                "{} holds a secret and is readable by group or others: chmod 600 it",
+                path.display()
+            )
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_: &Path) -> bool {
+    false
+}
+
+fn parse_config(text: &str, path: &Path, sections: &[Section]) -> Result<ConfigFile, Error> {
+    let bad = |why: String| Error::Usage(format!("config file {}: {why}", path.display()));
+    let table: toml::Table = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
+    if let Some(key) = find_secret_key(&table, "") {
+        return Err(bad(format!(
+            "{key}: secrets are not read from the config file; name an environment variable (token_env, cert_password_env) or a file (token_file)"
+        )));
+    }
+    let file = ConfigFile::deserialize(table).map_err(|e| bad(e.message().to_string()))?;
+    for profile in file.profiles.values() {
+        profile.check(sections).map_err(bad)?;
+    }
+    Ok(file)
+}
+
+fn find_secret_key(table: &toml::Table, prefix: &str) -> Option<String> {
+    table.iter().find_map(|(key, value)| {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        if SECRET_KEYS.contains(&key.as_str()) {
+            return Some(path);
+        }
+        value.as_table().and_then(|t| find_secret_key(t, &path))
+    })
+}
+
+/// Parses an endpoint or URL option: http or https, a host, no query or fragment.
+pub fn parse_endpoint(value: &str, option: &str) -> Result<Url, Error> {
+    // The URL parser drops tabs and newlines silently: refuse them first.
+    input::plain_value(value, option)?;
+    let bad = |why: &str| Error::Usage(format!("{option} {value:?}: {why}"));
+    let url = Url::parse(value.trim()).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("must be an http:// or https:// URL"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    Ok(url)
+}
+
+/// A client certificate file (with `--key`) and its password variable.
+pub fn identity(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    password_env: Option<String>,
+) -> Result<Option<IdentitySource>, Error> {
+    let Some(cert) = cert else {
+        if key.is_some() || password_env.is_some() {
+            return Err(Error::Usage(
+                "--key and --cert-password-env need --cert".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let password = password_env
+        .map(|name| crate::secret::secret_from_env(&name, "--cert-password-env"))
+        .transpose()?;
+    Ok(Some(IdentitySource::File(IdentityFile {
+        cert,
+        key,
+        password,
+    })))
+}
+
+/// A name that goes into a URL path as it is: letters, digits, `-`, `.`, `_`.
+pub fn plain_name(value: &str, option: &str, what: &str) -> Result<String, Error> {
+    input::plain_value(value, option)?;
+    let ok = !value.is_empty()
+        && value != "."
+        && value != ".."
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(Error::Usage(format!(
+            "{option} {}: {what} has only letters, digits, '-', '.' and '_'",
+            shown(value)
+        )))
+    }
+}
+
+pub fn profile_enum<T: clap::ValueEnum>(
+    value: &Option<String>,
+    key: &str,
+) -> Result<Option<T>, Error> {
+    value
+        .as_deref()
+        .map(|v| {
+            T::from_str(v, true).map_err(|_| {
+                let allowed: Vec<String> = T::value_variants()
+                    .iter()
+                    .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+                    .collect();
+                Error::Usage(format!(
+                    "profile setting cloudsvc.{key} = {v:?}: expected one of {}",
+                    allowed.join(", ")
+                ))
+            })
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A platform's section as a platform declares one.
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Lab {
+        endpoint: Option<String>,
+        server_timeout: Option<u64>,
+    }
+
+    const LAB: &[Section] = &[Section {
+        name: "sf",
+        check: check::<Lab>,
+    }];
+
+    #[test]
+    fn config_refuses_inline_secrets_and_unknown_keys() {
+        let path = Path::new("c.toml");
+        let err = parse_config("[profiles.p.sf]\ntoken = \"abc\"\n", path, LAB).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("profiles.p.sf.token: secrets are not read"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("abc"));
+        let err = parse_config("[profiles.p.sf]\nendpont = \"x\"\n", path, LAB).unwrap_err();
+        assert!(err.to_string().contains("unknown field `endpont`"), "{err}");
+        let err = parse_config("[profiles.p\n", path, LAB).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        // A section no platform declares, and a misspelt shared key.
+        for (text, key) in [
+            ("[profiles.p.nope]\nx = 1\n", "nope"),
+            ("[profiles.p]\ntimout = \"1s\"\n", "timout"),
+        ] {
+            let err = parse_config(text, path, LAB).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!(
+                    "unknown field `{key}`, expected one of timeout, poll_interval, audit_log, sf"
+                )),
+                "{err}"
+            );
+        }
+        let ok = parse_config(
+            "[profiles.p.sf]\nendpoint = \"https://x:19080\"\nserver_timeout = 5\n",
+            path,
+            LAB,
+        )
+        .unwrap();
+        let lab: Lab = ok.profiles["p"].section("sf").unwrap();
+        assert_eq!(lab.server_timeout, Some(5));
+        assert_eq!(lab.endpoint.as_deref(), Some("https://x:19080"));
+        let none: Lab = ok.profiles["p"].section("cloudsvc").unwrap();
+        assert!(none.endpoint.is_none());
+    }
+
+    #[test]
+    fn endpoints_are_checked() {
+        assert!(parse_endpoint("https://sf.invalid:19080", "--endpoint").is_ok());
+        for bad in [
+            "sf:19080",
+            "ftp://x",
+            "http://",
+            "not a url",
+            "https://x/?a=b",
+            "https://u:p@x/",
+        ] {
+            assert_eq!(
+                parse_endpoint(bad, "--endpoint").unwrap_err().exit_code(),
+                2,
+                "{bad}"
+            );
+        }
+    }
+}
