@@ -6,9 +6,11 @@
 //! expected documents: the word `normalize` already puts there, and one that `format!` strings
 //! take without escaping. Platform presets and wire documents are in `scenario/*.rs`.
 
+pub mod arcgis;
 pub mod sf;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -70,6 +72,8 @@ impl<T: Answer> Answers for Vec<T> {
 pub struct Scenario {
     /// Set once a run started it: later runs of the same scenario reuse it.
     server: Option<MockServer>,
+    /// A server of the test's own that `SERVER` names instead of the mock server.
+    at: Option<String>,
     /// `(method, path, answers)`; a later route for the same method and path replaces one.
     routes: Vec<(&'static str, String, Seq)>,
     mocks: Vec<Mock>,
@@ -78,6 +82,8 @@ pub struct Scenario {
     args: Vec<String>,
     env: Vec<(String, String)>,
     stdin: Option<String>,
+    /// Files written before the run, `SERVER` in them filled in.
+    files: Vec<(PathBuf, String)>,
     /// `(signal, ready)`: sent once the server has received `ready` requests.
     signal: Option<(String, usize)>,
     /// The fields of the result document that the preset knows (platform, target).
@@ -137,6 +143,26 @@ impl Scenario {
         self
     }
 
+    /// `SERVER` names a server of the test's own at `uri` (a raw one that resets or stalls):
+    /// the mock server still runs, but nothing is sent to it.
+    pub fn at(mut self, uri: &str) -> Self {
+        self.at = Some(uri.to_string());
+        self
+    }
+
+    /// Writes `contents` (`SERVER` for the server's URI) to `path` before the run.
+    pub fn file(mut self, path: &Path, contents: &str) -> Self {
+        self.files.push((path.to_path_buf(), contents.to_string()));
+        self
+    }
+
+    /// Another `--poll-interval` than the preset's.
+    pub fn poll_interval(mut self, interval: &str) -> Self {
+        let at = self.base.iter().position(|a| a == "--poll-interval");
+        self.base[at.expect("the preset sets --poll-interval") + 1] = interval.to_string();
+        self
+    }
+
     /// Sends `signal` (`INT`, `TERM`, …) once the server has received `ready` requests.
     pub fn signal_after(mut self, signal: &str, ready: usize) -> Self {
         self.signal = Some((signal.to_string(), ready));
@@ -170,7 +196,10 @@ impl Scenario {
         for mock in self.mocks {
             mock.mount(&server).await;
         }
-        let uri = server.uri();
+        let uri = self.at.clone().unwrap_or_else(|| server.uri());
+        for (path, contents) in &self.files {
+            std::fs::write(path, fill(contents, &uri)).unwrap();
+        }
         let mut cmd = rollback();
         cmd.args(self.base.iter().chain(&self.args).map(|a| fill(a, &uri)));
         for (key, value) in &self.env {
@@ -188,6 +217,7 @@ impl Scenario {
             elapsed,
             next: Scenario {
                 server: Some(server),
+                at: self.at,
                 base: self.base,
                 env: self.env,
                 defaults: self.defaults,
@@ -360,7 +390,8 @@ impl Outcome {
         self
     }
 
-    /// The whole result document on stdout: `doc(fields)` with the preset's platform and target.
+    /// The whole result document on stdout: `doc(fields)` with the preset's platform and
+    /// target. The process exits with the document's `exit_code`.
     #[track_caller]
     pub fn doc(&self, fields: Value) -> &Self {
         self.check_doc(&self.json(), fields);
@@ -389,6 +420,13 @@ impl Outcome {
         ));
         merge(&mut expected, fields);
         let expected = fill_value(expected, &self.uri);
+        let code = expected["exit_code"].as_i64().expect("an exit code");
+        assert_eq!(
+            i64::from(self.run.code),
+            code,
+            "exit code of {:?}",
+            self.run
+        );
         let differences = doc_differences(actual, &expected);
         assert!(
             differences.is_empty(),

@@ -105,7 +105,6 @@ async fn hierarchical_and_escaped_names_reach_the_right_path() {
         .args(["app", "status", "fabric:/my app/sub/a#b?c", "--json"])
         .run()
         .await
-        .code(0)
         .requests([format!("GET {expected}?api-version=6.0")])
         .doc(json!({
             "platform": "sf-app", "target": "my app~sub~a#b?c", "action": "status",
@@ -126,7 +125,6 @@ async fn already_rolling_back_attaches_without_a_post() {
     .app_info()
     .run()
     .await
-    .code(0)
     .posts(0)
     .stderr_normalized(
         "RollingBackInProgress, 1/3 upgrade domains done\n\
@@ -153,7 +151,7 @@ async fn not_upgrading_exits_3_or_0_with_if_upgrading() {
         .args(["app", "start", "myapp~app1", "--json"])
         .run()
         .await;
-    out.code(3).doc(nothing.clone()).stderr_normalized(&format!(
+    out.doc(nothing.clone()).stderr_normalized(&format!(
         "RollingForwardCompleted, 3/3 upgrade domains done\nerror: {message}\n"
     ));
 
@@ -174,7 +172,7 @@ async fn not_upgrading_exits_3_or_0_with_if_upgrading() {
     let mut quiet = nothing;
     quiet["exit_code"] = json!(0);
     quiet["error"] = Value::Null;
-    out.code(0).doc(quiet).posts(0);
+    out.doc(quiet).posts(0);
 }
 
 /// `cluster start` on a cluster that answers `progress` sends nothing and ends with `exit`
@@ -338,7 +336,6 @@ async fn ambiguous_500_on_post_rereads_and_attaches() {
     .app_info()
     .run()
     .await
-    .code(0)
     // Never re-sent after an ambiguous answer.
     .posts(1)
     .stderr_contains(
@@ -361,7 +358,6 @@ async fn ambiguous_504_on_post_without_rollback_exits_1_unconfirmed() {
     )
     .run()
     .await
-    .code(1)
     .posts(1)
     .doc(json!({
         "action": "start", "outcome": "error", "exit_code": 1, "phase": "upgrading",
@@ -398,7 +394,6 @@ async fn bodyless_404_exits_1() {
         .args(["cluster", "status", "--json"])
         .run()
         .await
-        .code(1)
         .stderr("error: GET /$/GetUpgradeProgress answered HTTP 404\n")
         .doc(json!({
             "action": "status", "outcome": "error", "exit_code": 1,
@@ -452,11 +447,7 @@ async fn failed_after_the_post(progress: impl Answers, fields: Value) {
     doc.as_object_mut()
         .unwrap()
         .extend(fields.as_object().unwrap().clone());
-    Scenario::sf_app_start(progress, 200)
-        .run()
-        .await
-        .code(1)
-        .doc(doc);
+    Scenario::sf_app_start(progress, 200).run().await.doc(doc);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -538,7 +529,6 @@ async fn timeout_exits_5_and_says_the_rollback_continues() {
     .args(["cluster", "start", "--timeout", "1s", "--json"])
     .run()
     .await
-    .code(5)
     .stderr_ends_with(&format!("error: {message}\n"))
     .posts(1)
     .doc(json!({
@@ -612,7 +602,6 @@ async fn dry_run_sends_no_post() {
         .args(["--json"])
         .run()
         .await
-        .code(0)
         .doc(json!({
             "action": "start", "outcome": "would_send", "phase": "upgrading",
             "platform_state": "RollingForwardInProgress", "from_version": "2.0.0", "dry_run": true,
@@ -636,7 +625,6 @@ async fn unreadable(answer: impl Answers, action: &str, message: &str) {
         .args(["cluster", action, "--json"])
         .run()
         .await
-        .code(1)
         .doc(json!({
             "action": action, "outcome": "error", "exit_code": 1,
             "error": error("unexpected_answer", message, None, None),
@@ -669,7 +657,6 @@ async fn connection_refused_exits_6() {
         .args(["cluster", "start", "--json"])
         .run()
         .await
-        .code(6)
         .doc(json!({
             "action": "start", "outcome": "error", "exit_code": 6,
             "error": error("unreachable", &message, None, None),
@@ -723,7 +710,6 @@ async fn token_over_plain_http_to_another_host_is_refused() {
         .env("ROLLBACK_SF_TOKEN", "tok-MARKER")
         .run()
         .await
-        .code(2)
         .doc(usage_error(message))
         .never_shows("MARKER");
 }
@@ -896,7 +882,6 @@ async fn usage_errors_after_parsing_still_print_the_result_document() {
         .args(["sf", "app", "start", "fabric:/", "--json"])
         .run()
         .await
-        .code(2)
         .doc(usage_error(message));
 }
 
@@ -914,7 +899,6 @@ async fn ctrl_c_during_the_wait_exits_130_and_the_rollback_continues() {
     .signal_after("INT", 4)
     .run()
     .await
-    .code(130)
     .doc(json!({
         "action": "start", "outcome": "in_progress", "exit_code": 130, "phase": "rolling_back",
         "platform_state": "RollingBackInProgress", "from_version": "2.0.0",
