@@ -759,3 +759,47 @@ async fn messages_with_equal_or_no_time_are_shown_once_each() {
         out.run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_wait_returns_once_accepted() {
+    Scenario::arcgis(installed())
+        .args(["start", "--to", "previous", "--no-wait", "--json"])
+        .run()
+        .await
+        .posts(3)
+        .doc(json!({
+            "action": "start", "outcome": "accepted", "phase": "idle", "platform_state": "success",
+            "requests": rollback_sent("pat_345432_505").0, "detail": installed(),
+        }));
+}
+
+/// `--no-wait` on a rollback job that runs already: nothing is sent, the job is in progress.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_wait_on_a_running_rollback_is_in_progress() {
+    Scenario::arcgis(job("in_progress", 1, &[STARTED]))
+        .args(["start", "--to", "previous", "--no-wait", "--json"])
+        .run()
+        .await
+        .requests([format!("POST {UP}")])
+        .doc(json!({
+            "action": "start", "outcome": "in_progress", "phase": "rolling_back",
+            "platform_state": "in_progress", "detail": job("in_progress", 1, &[STARTED]),
+        }));
+}
+
+/// A rollback job that was running when the run attached to it, then vanished: a failure.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attached_rollback_job_that_vanishes_is_a_failure() {
+    let gone = json!({"status": {"state": "no_upgrade", "code": 0, "messages": []}});
+    let message = "the upgrade ended as no_upgrade instead of rolling back";
+    Scenario::arcgis([job("in_progress", 1, &[STARTED]), gone.clone()])
+        .args(["start", "--to", "previous", "--json"])
+        .run()
+        .await
+        .posts(2)
+        .doc(json!({
+            "action": "start", "outcome": "failed", "exit_code": 1, "phase": "idle",
+            "platform_state": "no_upgrade", "error": error("rollback_failed", message, None, None),
+            "detail": gone,
+        }));
+}
