@@ -126,9 +126,11 @@ impl Scenario {
         self
     }
 
-    pub fn env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.to_string(), value.to_string()));
-        self
+    /// Sets `key` for the run (in place of an earlier value).
+    pub fn env(self, key: &str, value: &str) -> Self {
+        let mut this = self.without_env(key);
+        this.env.push((key.to_string(), value.to_string()));
+        this
     }
 
     /// Drops a variable a preset (or an earlier run) set.
