@@ -290,7 +290,8 @@ pub struct Outcome {
 
 impl Outcome {
     /// Another run against the same server, with the preset's arguments and the same
-    /// environment; the routes keep their place in their answers.
+    /// environment; the routes keep their place in their answers. A route added for a path
+    /// that already has one does not replace it: the route mounted first answers.
     pub fn again(self) -> Scenario {
         self.next
     }
