@@ -1,99 +1,55 @@
 //! `rollback arcgis …` against a wiremock Administrator API.
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 use crate::common::*;
 use crate::raw::{self, Action, RawServer};
-
-const UP: &str = "/arcgis/admin/system/upgrades";
-const TOKEN_ENV: (&str, &str) = ("ROLLBACK_ARCGIS_TOKEN", "tok-MARKER-1");
-
-/// The upgrades resource: `messages` = (text, when, code).
-fn job(state: &str, code: i64, messages: &[(&str, i64, i64)]) -> Value {
-    let messages: Vec<Value> = messages
-        .iter()
-        .map(|(m, w, c)| json!({"message": m, "when": w, "code": c}))
-        .collect();
-    json!({"status": {"state": state, "code": code, "messages": messages}})
-}
-
-/// The last job: the patch install, long done.
-fn installed() -> Value {
-    job(
-        "success",
-        3,
-        &[("Update to 10.9.0.505 complete.", 1_600_000_000_000, 2030)],
-    )
-}
-
-fn options() -> Value {
-    json!({"updates": [
-        {"id": "pat_345431_503", "name": "Security patch 1", "version": "10.9.0", "build": "503", "updateType": "patch", "previousVersion": "10.9.0.500", "description": "x"},
-        {"id": "pat_345432_505", "name": "Security patch 2", "version": "10.9.0", "build": "505", "updateType": "patch", "previousVersion": "10.9.0.503", "description": "y"},
-    ]})
-}
-
-const STARTED: (&str, i64, i64) = (
-    "Starting the rollback process from 10.9.0.506 to 10.9.0.505.",
-    1_700_000_000_000,
-    2072,
-);
-const MIDWAY: (&str, i64, i64) = ("Rolling back the containers.", 1_700_000_060_000, 2073);
-const DONE: (&str, i64, i64) = ("Rollback complete.", 1_700_000_120_000, 2074);
-
-fn ok(body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(body)
-}
-
-async fn mount(server: &MockServer, at: &str, seq: Seq) {
-    Mock::given(method("POST"))
-        .and(path(at))
-        .respond_with(seq)
-        .mount(server)
-        .await;
-}
-
-fn args<'a>(url: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec!["arcgis", "--url", url, "--poll-interval", "20ms"];
-    all.extend_from_slice(rest);
-    all
-}
+use crate::scenario::arcgis::*;
+use crate::scenario::{Outcome, Scenario, error};
 
 fn form(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
 /// No request carried a token in its URL.
-async fn assert_no_token_in_urls(server: &MockServer) {
-    for r in server.received_requests().await.unwrap() {
+fn assert_no_token_in_urls(out: &Outcome) {
+    for r in &out.received {
         assert!(r.url.query().is_none(), "a query string: {}", r.url);
     }
 }
 
+/// How many rollback requests the server received.
+fn rollbacks(out: &Outcome) -> usize {
+    out.requests
+        .iter()
+        .filter(|r| r.ends_with("/rollback"))
+        .count()
+}
+
+/// The result's record of the rollback to `id`, and the body sent.
+fn rollback_sent(id: &str) -> (Value, String) {
+    let body = format!(
+        "versionManifest=%7B%22id%22%3A%22{id}%22%7D&rollbackSettings=%7B%7D&f=json&token=tok-MARKER-1"
+    );
+    let record = json!([{
+        "method": "POST", "url": format!("SERVER{ROLLBACK}"),
+        "headers": {
+            "User-Agent": format!("rollback/{VERSION}"), "X-Esri-Authorization": "Bearer <redacted>",
+            "Content-Type": "application/x-www-form-urlencoded", "Content-Length": body.len().to_string(),
+        },
+        "body": body.replace("token=tok-MARKER-1", "token=<redacted>"),
+    }]);
+    (record, body)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn targets_lists_the_options() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(&server, UP, Seq::json(vec![installed()])).await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    let run = run_args(&args(&url, &["targets"]), &[TOKEN_ENV]).await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(
-        run.stdout,
-        "ID  VERSION  TYPE  NAME\npat_345431_503  10.9.0.503  patch  Security patch 1\npat_345432_505  10.9.0.505  patch  Security patch 2\n"
-    );
-    assert_eq!(
-        requests(&server).await,
-        [format!("POST {UP}"), format!("POST {UP}/checkRollback")]
-    );
-    for r in server.received_requests().await.unwrap() {
+    let out = Scenario::arcgis(installed()).args(["targets"]).run().await;
+    out.code(0)
+        .stdout("ID  VERSION  TYPE  NAME\npat_345431_503  10.9.0.503  patch  Security patch 1\npat_345432_505  10.9.0.505  patch  Security patch 2\n")
+        .requests([format!("POST {UP}"), format!("POST {CHECK}")]);
+    for r in &out.received {
         assert_eq!(
             String::from_utf8(r.body.clone()).unwrap(),
             "f=json&token=tok-MARKER-1"
@@ -104,97 +60,51 @@ async fn targets_lists_the_options() {
             "application/x-www-form-urlencoded"
         );
     }
-    assert_no_token_in_urls(&server).await;
-    assert!(!run.stdout.contains("MARKER") && !run.stderr.contains("MARKER"));
+    assert_no_token_in_urls(&out);
+    out.never_shows("MARKER");
 
-    let run = run_args(&args(&url, &["targets", "--json"]), &[TOKEN_ENV]).await;
-    let doc = run.json();
-    assert_eq!(doc["action"], "targets");
-    assert_eq!(doc["outcome"], "status");
-    assert_eq!(doc["detail"], options());
+    out.again()
+        .args(["targets", "--json"])
+        .run()
+        .await
+        .doc(json!({
+            "action": "targets", "phase": "idle", "platform_state": "success", "detail": options(),
+        }));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn targets_empty_exits_3() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        UP,
-        Seq::json(vec![
-            json!({"status": {"state": "no_upgrade", "code": 0, "messages": []}}),
-        ]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![json!({"updates": []})]),
-    )
-    .await;
-    let run = run_args(&args(&url, &["targets"]), &[TOKEN_ENV]).await;
-    assert_eq!(run.code, 3, "{run:?}");
-    assert_eq!(
-        run.stderr,
-        format!("error: no patch is installed on {url}: there is no version to roll back to\n")
-    );
+    Scenario::arcgis(json!({"status": {"state": "no_upgrade", "code": 0, "messages": []}}))
+        .post(CHECK, json!({"updates": []}))
+        .args(["targets"])
+        .run()
+        .await
+        .code(3)
+        .stderr(
+            "error: no patch is installed on SERVER/arcgis: there is no version to roll back to\n",
+        );
 }
 
 /// A rollback to `to`, polled through `in_progress` to `success`.
 async fn rollback_to(to: &str, expect_id: &str) {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        UP,
-        Seq::json(vec![
-            installed(),
-            job("in_progress", 1, &[STARTED]),
-            job("in_progress", 1, &[STARTED, MIDWAY]),
-            job("in_progress", 1, &[STARTED, MIDWAY]),
-            job("success", 3, &[STARTED, MIDWAY, DONE]),
-        ]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
-    )
+    let out = Scenario::arcgis([
+        installed(),
+        job("in_progress", 1, &[STARTED]),
+        job("in_progress", 1, &[STARTED, MIDWAY]),
+        job("in_progress", 1, &[STARTED, MIDWAY]),
+        job("success", 3, &[STARTED, MIDWAY, DONE]),
+    ])
+    .args(["start", "--to", to, "--json"])
+    .run()
     .await;
 
-    let run = run_args(&args(&url, &["start", "--to", to, "--json"]), &[TOKEN_ENV]).await;
-
-    assert_eq!(run.code, 0, "{run:?}");
-    let seen = requests(&server).await;
-    assert_eq!(
-        seen,
-        [
-            format!("POST {UP}"),
-            format!("POST {UP}/checkRollback"),
-            format!("POST {UP}/rollback"),
-            format!("POST {UP}"),
-            format!("POST {UP}"),
-            format!("POST {UP}"),
-            format!("POST {UP}"),
-        ]
-    );
-    let post = server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
+    out.code(0).requests(rollback_requests(4));
+    let post = out
+        .received
+        .iter()
         .find(|r| r.url.path().ends_with("/rollback"))
         .unwrap();
-    let body = format!(
-        "versionManifest=%7B%22id%22%3A%22{expect_id}%22%7D&rollbackSettings=%7B%7D&f=json&token=tok-MARKER-1"
-    );
+    let (sent, body) = rollback_sent(expect_id);
     assert_eq!(String::from_utf8(post.body.clone()).unwrap(), body);
     assert_eq!(
         form(&post.body),
@@ -209,29 +119,14 @@ async fn rollback_to(to: &str, expect_id: &str) {
         ]
     );
     assert_eq!(post.headers["x-esri-authorization"], "Bearer tok-MARKER-1");
-    assert_no_token_in_urls(&server).await;
-    let shown = body.replace("token=tok-MARKER-1", "token=<redacted>");
-    assert_doc(
-        &run.json(),
-        json!({
-            "schema_version": 1, "platform": "arcgis", "target": url, "action": "start",
-            "outcome": "rolled_back", "exit_code": 0, "phase": "rolled_back", "platform_state": "success",
-            "from_version": null, "to_version": if expect_id.ends_with("505") { "10.9.0.505" } else { "10.9.0.503" },
-            "operation_id": null, "dry_run": false,
-            "requests": [{
-                "method": "POST", "url": format!("{url}/admin/system/upgrades/rollback"),
-                "headers": {
-                    "User-Agent": format!("rollback/{VERSION}"), "X-Esri-Authorization": "Bearer <redacted>",
-                    "Content-Type": "application/x-www-form-urlencoded", "Content-Length": body.len().to_string(),
-                },
-                "body": shown,
-            }],
-            "error": null, "detail": job("success", 3, &[STARTED, MIDWAY, DONE]),
-        }),
-    );
+    assert_no_token_in_urls(&out);
+    out.doc(json!({
+        "action": "start", "outcome": "rolled_back", "phase": "rolled_back", "platform_state": "success",
+        "to_version": if expect_id.ends_with("505") { "10.9.0.505" } else { "10.9.0.503" },
+        "requests": sent, "detail": job("success", 3, &[STARTED, MIDWAY, DONE]),
+    }))
     // Each job message once, in order, with the server's time.
-    assert_eq!(
-        normalize(&run.stderr, &url),
+    .stderr_normalized(
         "job success (code 3): Update to 10.9.0.505 complete.\n\
          Rollback accepted (HTTP 200).\n\
          [2023-11-14T22:13:20Z] Starting the rollback process from 10.9.0.506 to 10.9.0.505.\n\
@@ -239,9 +134,9 @@ async fn rollback_to(to: &str, expect_id: &str) {
          [2023-11-14T22:14:20Z] Rolling back the containers.\n\
          job in_progress (code 1): Rolling back the containers.\n\
          [2023-11-14T22:15:20Z] Rollback complete.\n\
-         job success (code 3): Rollback complete.\n"
-    );
-    assert!(!run.stdout.contains("MARKER") && !run.stderr.contains("MARKER"));
+         job success (code 3): Rollback complete.\n",
+    )
+    .never_shows("MARKER");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -255,27 +150,16 @@ async fn start_to_an_id() {
 }
 
 async fn refused_choice(to: &str, exit: i32, message: &str) {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(&server, UP, Seq::json(vec![installed()])).await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    let run = run_args(&args(&url, &["start", "--to", to]), &[TOKEN_ENV]).await;
-    assert_eq!(run.code, exit, "{run:?}");
+    let out = Scenario::arcgis(installed())
+        .args(["start", "--to", to])
+        .run()
+        .await;
+    out.code(exit);
     assert_eq!(
-        normalize(&run.stderr, &url).lines().last().unwrap(),
+        normalize(&out.run.stderr, &out.uri).lines().last().unwrap(),
         format!("error: {message}")
     );
-    assert!(
-        !requests(&server)
-            .await
-            .iter()
-            .any(|r| r.ends_with("/rollback"))
-    );
+    assert_eq!(rollbacks(&out), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -283,7 +167,7 @@ async fn unknown_id_exits_3_listing_the_options() {
     refused_choice(
         "pat_999_999",
         3,
-        "pat_999_999 is not among the versions SERVER can roll back to: pat_345431_503  10.9.0.503  patch  Security patch 1; pat_345432_505  10.9.0.505  patch  Security patch 2",
+        "pat_999_999 is not among the versions SERVER/arcgis can roll back to: pat_345431_503  10.9.0.503  patch  Security patch 1; pat_345432_505  10.9.0.505  patch  Security patch 2",
     )
     .await;
 }
@@ -300,47 +184,41 @@ async fn release_ids_are_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn another_job_running_exits_3_and_a_rollback_job_is_attached() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        UP,
-        Seq::json(vec![job(
-            "in_progress",
-            1,
-            &[("Upgrading to 11.0.", 1_700_000_000_000, 2020)],
-        )]),
-    )
-    .await;
-    let run = run_args(&args(&url, &["start", "--to", "previous"]), &[TOKEN_ENV]).await;
-    assert_eq!(run.code, 3, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("an upgrade job is running (in_progress)"),
-        "{}",
-        run.stderr
+    let upgrading = job(
+        "in_progress",
+        1,
+        &[("Upgrading to 11.0.", 1_700_000_000_000, 2020)],
     );
+    let out = Scenario::arcgis(upgrading.clone())
+        .args(["start", "--to", "previous"])
+        .run()
+        .await;
+    out.code(3)
+        .stderr_contains("an upgrade job is running (in_progress)");
+    let message = "nothing to roll back for SERVER/arcgis: an upgrade job is running (in_progress); a patch can be rolled back once it has ended";
+    out.again()
+        .args(["start", "--to", "previous", "--json"])
+        .run()
+        .await
+        .doc(json!({
+            "action": "start", "outcome": "nothing_to_roll_back", "exit_code": 3, "phase": "upgrading",
+            "platform_state": "in_progress",
+            "error": error("nothing_to_roll_back", message, None, None), "detail": upgrading,
+        }));
 
-    let server = MockServer::start().await;
-    mount(
-        &server,
-        UP,
-        Seq::json(vec![
-            job("in_progress", 1, &[STARTED]),
-            job("success", 3, &[STARTED, DONE]),
-        ]),
-    )
+    let out = Scenario::arcgis([
+        job("in_progress", 1, &[STARTED]),
+        job("success", 3, &[STARTED, DONE]),
+    ])
+    .args(["start", "--to", "previous", "--json"])
+    .run()
     .await;
-    let url = format!("{}/arcgis", server.uri());
-    let run = run_args(
-        &args(&url, &["start", "--to", "previous", "--json"]),
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.json()["outcome"], "rolled_back");
+    out.doc(json!({
+        "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
+        "platform_state": "success", "detail": job("success", 3, &[STARTED, DONE]),
+    }));
     assert_eq!(
-        requests(&server).await.len(),
+        out.requests.len(),
         2,
         "attached: no checkRollback, no rollback"
     );
@@ -348,8 +226,6 @@ async fn another_job_running_exits_3_and_a_rollback_job_is_attached() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_terminal_state_exits_1_with_raw_detail() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
     let broken = job(
         "failed",
         2,
@@ -362,121 +238,65 @@ async fn unknown_terminal_state_exits_1_with_raw_detail() {
             ),
         ],
     );
-    mount(
-        &server,
-        UP,
-        Seq::json(vec![
-            installed(),
-            job("in_progress", 1, &[STARTED]),
-            broken.clone(),
-        ]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
-    )
-    .await;
-    let run = run_args(
-        &args(&url, &["start", "--to", "previous", "--json"]),
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(run.code, 1, "{run:?}");
-    let doc = run.json();
-    assert_eq!(doc["outcome"], "error");
-    assert_eq!(doc["phase"], "unknown");
-    assert_eq!(doc["platform_state"], "failed");
-    assert_eq!(doc["detail"], broken);
-    assert_eq!(
-        doc["error"]["message"],
-        "the upgrades job reports state \"failed\" (code 2): Starting the rollback process from 10.9.0.506 to 10.9.0.505. / Container arcgis-portal did not start."
-    );
+    let message = "the upgrades job reports state \"failed\" (code 2): Starting the rollback process from 10.9.0.506 to 10.9.0.505. / Container arcgis-portal did not start.";
+    Scenario::arcgis([
+        installed(),
+        job("in_progress", 1, &[STARTED]),
+        broken.clone(),
+    ])
+    .args(["start", "--to", "previous", "--json"])
+    .run()
+    .await
+    .doc(json!({
+        "action": "start", "outcome": "error", "exit_code": 1, "platform_state": "failed",
+        "requests": rollback_sent("pat_345432_505").0,
+        "error": error("unexpected_answer", message, None, None), "detail": broken,
+    }));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn error_498_in_a_200_exits_4() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        UP,
-        Seq::new(vec![ok(
-            json!({"error": {"code": 498, "message": "Invalid token.", "details": []}}),
-        )]),
-    )
-    .await;
-    let run = run_args(&args(&url, &["status", "--json"]), &[TOKEN_ENV]).await;
-    assert_eq!(run.code, 4, "{run:?}");
-    assert_eq!(
-        run.json()["error"],
-        json!({"kind": "auth", "message": "/arcgis/admin/system/upgrades answered error 498: Invalid token.", "http_status": null, "platform_code": "498"})
-    );
+    let message = "/arcgis/admin/system/upgrades answered error 498: Invalid token.";
+    Scenario::arcgis(json!({"error": {"code": 498, "message": "Invalid token.", "details": []}}))
+        .args(["status", "--json"])
+        .run()
+        .await
+        .doc(json!({
+            "action": "status", "outcome": "error", "exit_code": 4,
+            "error": error("auth", message, None, Some("498")),
+        }));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_error_envelope_on_the_rollback_exits_1() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(&server, UP, Seq::json(vec![installed()])).await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![json!({"status": "error", "messages": ["A release upgrade cannot be rolled back."], "code": 500})]),
-    )
-    .await;
-    let run = run_args(
-        &args(&url, &["start", "--to", "previous", "--json"]),
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert_eq!(
-        run.json()["error"],
-        json!({"kind": "platform", "message": "/arcgis/admin/system/upgrades/rollback answered error 500: A release upgrade cannot be rolled back.", "http_status": null, "platform_code": "500"})
-    );
-    assert_eq!(
-        requests(&server)
-            .await
-            .iter()
-            .filter(|r| r.ends_with("/rollback"))
-            .count(),
-        1
-    );
+    let message = "/arcgis/admin/system/upgrades/rollback answered error 500: A release upgrade cannot be rolled back.";
+    let out = Scenario::arcgis(installed())
+        .post(
+            ROLLBACK,
+            json!({"status": "error", "messages": ["A release upgrade cannot be rolled back."], "code": 500}),
+        )
+        .args(["start", "--to", "previous", "--json"])
+        .run()
+        .await;
+    out.doc(json!({
+        "action": "start", "outcome": "error", "exit_code": 1, "phase": "idle",
+        "platform_state": "success", "requests": rollback_sent("pat_345432_505").0,
+        "error": error("platform", message, None, Some("500")), "detail": installed(),
+    }));
+    assert_eq!(rollbacks(&out), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn html_instead_of_json_is_an_error_quoting_it() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        UP,
-        Seq::new(vec![ResponseTemplate::new(200).set_body_raw(
-            "<html><title>Sign in</title></html>",
-            "text/html",
-        )]),
+    Scenario::arcgis(
+        ResponseTemplate::new(200)
+            .set_body_raw("<html><title>Sign in</title></html>", "text/html"),
     )
-    .await;
-    let run = run_args(&args(&url, &["status"]), &[TOKEN_ENV]).await;
-    assert_eq!(run.code, 1, "{run:?}");
-    assert_eq!(
-        run.stderr,
-        "error: /arcgis/admin/system/upgrades answered something that is not JSON (a login or proxy page?): <html><title>Sign in</title></html>\n"
-    );
+    .args(["status"])
+    .run()
+    .await
+    .code(1)
+    .stderr("error: /arcgis/admin/system/upgrades answered something that is not JSON (a login or proxy page?): <html><title>Sign in</title></html>\n");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -495,41 +315,36 @@ async fn bad_gateway_and_reset_mid_wait_are_survived() {
                 raw::json(200, job("success", 3, &[STARTED, DONE])),
             ],
         ),
+        (CHECK, vec![raw::json(200, options())]),
         (
-            &format!("{UP}/checkRollback"),
-            vec![raw::json(200, options())],
-        ),
-        (
-            &format!("{UP}/rollback"),
+            ROLLBACK,
             vec![raw::json(200, job("in_progress", 1, &[STARTED]))],
         ),
     ])
     .await;
-    let url = format!("{}/arcgis", server.uri);
-    let run = run_args(
-        &args(&url, &["start", "--to", "previous", "--json"]),
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.json()["outcome"], "rolled_back");
+    let out = Scenario::arcgis_cli()
+        .at(&server.uri)
+        .args(["start", "--to", "previous", "--json"])
+        .run()
+        .await;
+    out.code(0)
+        .stderr_contains("the admin API is not answering")
+        .doc(json!({
+            "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
+            "platform_state": "success", "to_version": "10.9.0.505",
+            "requests": rollback_sent("pat_345432_505").0,
+            "detail": job("success", 3, &[STARTED, DONE]),
+        }));
     let posts = server
         .seen()
         .iter()
         .filter(|s| s.line.contains("/rollback "))
         .count();
     assert_eq!(posts, 1);
-    assert!(
-        run.stderr.contains("the admin API is not answering"),
-        "{}",
-        run.stderr
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn job_dates_after_9999_and_huge_numbers_mid_wait_are_shown_raw() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
     // Written by hand: the literal 1e300 as a server sends it.
     let started = r#"{"message": "Starting the rollback process from 10.9.0.506 to 10.9.0.505.", "when": 1700000000000, "code": 2072}"#;
     let far = r#"{"message": "Clock says year 10000.", "when": 253402300800000, "code": 2073}"#;
@@ -544,52 +359,23 @@ async fn job_dates_after_9999_and_huge_numbers_mid_wait_are_shown_raw() {
             "application/json",
         )
     };
-    mount(
-        &server,
-        UP,
-        Seq::new(vec![
-            ok(installed()),
-            answer("in_progress", "1", &[started, far]),
-            answer("in_progress", "1e300", &[started, far, huge]),
-            answer("success", "3", &[started, far, huge, done]),
-        ]),
-    )
+    let out = Scenario::arcgis([
+        ok(installed()),
+        answer("in_progress", "1", &[started, far]),
+        answer("in_progress", "1e300", &[started, far, huge]),
+        answer("success", "3", &[started, far, huge, done]),
+    ])
+    .args(["start", "--to", "previous", "--json"])
+    .run()
     .await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
-    )
-    .await;
-    let run = run_args(
-        &args(&url, &["start", "--to", "previous", "--json"]),
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    let doc = run.json();
+    out.code(0);
+    assert!(!out.run.stderr.contains("panicked"), "{}", out.run.stderr);
+    let doc = out.json();
     assert_eq!(doc["outcome"], "rolled_back");
     assert_eq!(doc["platform_state"], "success");
     assert_eq!(doc["detail"]["status"]["messages"][2]["when"], 1e300);
-    assert_eq!(
-        requests(&server).await,
-        [
-            format!("POST {UP}"),
-            format!("POST {UP}/checkRollback"),
-            format!("POST {UP}/rollback"),
-            format!("POST {UP}"),
-            format!("POST {UP}"),
-            format!("POST {UP}"),
-        ]
-    );
-    let stderr = normalize(&run.stderr, &url);
+    out.requests(rollback_requests(3));
+    let stderr = normalize(&out.run.stderr, &out.uri);
     for line in [
         "[2023-11-14T22:13:20Z] Starting the rollback process from 10.9.0.506 to 10.9.0.505.\n",
         "[253402300800000] Clock says year 10000.\n",
@@ -601,74 +387,30 @@ async fn job_dates_after_9999_and_huge_numbers_mid_wait_are_shown_raw() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn password_login_and_refresh_on_498() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        "/arcgis/sharing/rest/generateToken",
-        Seq::json(vec![
+    let out = Scenario::arcgis([
+        installed(),
+        json!({"status": "error", "messages": ["Token Expired."], "code": 498}),
+        job("in_progress", 1, &[STARTED]),
+        job("success", 3, &[STARTED, DONE]),
+    ])
+    .without_env(TOKEN_ENV.0)
+    .post(
+        GENERATE,
+        [
             json!({"token": "gen-MARKER-1", "expires": 4_102_444_800_000_i64, "ssl": true}),
             json!({"token": "gen-MARKER-2", "expires": "4102444800000", "ssl": true}),
-        ]),
+        ],
     )
+    .env("ROLLBACK_ARCGIS_PASSWORD", "pw-MARKER-&=")
+    .args(["start", "--to", "previous", "--username", "admin"])
+    .args(["--timeout", "2h", "--json"])
+    .run()
     .await;
-    mount(
-        &server,
-        UP,
-        Seq::new(vec![
-            ok(installed()),
-            ok(json!({"status": "error", "messages": ["Token Expired."], "code": 498})),
-            ok(job("in_progress", 1, &[STARTED])),
-            ok(job("success", 3, &[STARTED, DONE])),
-        ]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
-    )
-    .await;
-    let run = run_args(
-        &args(
-            &url,
-            &[
-                "start",
-                "--to",
-                "previous",
-                "--username",
-                "admin",
-                "--timeout",
-                "2h",
-                "--json",
-            ],
-        ),
-        &[("ROLLBACK_ARCGIS_PASSWORD", "pw-MARKER-&=")],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    let all = server.received_requests().await.unwrap();
+    out.code(0);
+    let all = &out.received;
     let paths: Vec<&str> = all.iter().map(|r| r.url.path()).collect();
-    assert_eq!(
-        paths,
-        [
-            "/arcgis/sharing/rest/generateToken",
-            UP,
-            "/arcgis/admin/system/upgrades/checkRollback",
-            "/arcgis/admin/system/upgrades/rollback",
-            UP,
-            "/arcgis/sharing/rest/generateToken",
-            UP,
-            UP,
-        ]
-    );
-    let origin = server.uri();
+    assert_eq!(paths, [GENERATE, UP, CHECK, ROLLBACK, UP, GENERATE, UP, UP]);
+    let origin = out.uri.clone();
     let generate = &all[0];
     assert_eq!(
         form(&generate.body),
@@ -692,43 +434,22 @@ async fn password_login_and_refresh_on_498() {
         "Bearer gen-MARKER-2"
     );
     assert!(form(&all[6].body).contains(&("token".into(), "gen-MARKER-2".into())));
-    assert_no_token_in_urls(&server).await;
-    assert!(!run.stdout.contains("MARKER") && !run.stderr.contains("MARKER"));
+    assert_no_token_in_urls(&out);
+    out.never_shows("MARKER");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn expired_token_mid_wait_without_password_exits_4() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        UP,
-        Seq::new(vec![
-            ok(installed()),
-            ok(job("in_progress", 1, &[STARTED])),
-            ok(json!({"error": {"code": 498, "message": "Token expired."}})),
-        ]),
-    )
+    let out = Scenario::arcgis([
+        installed(),
+        job("in_progress", 1, &[STARTED]),
+        json!({"error": {"code": 498, "message": "Token expired."}}),
+    ])
+    .args(["start", "--to", "previous", "--json"])
+    .run()
     .await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
-    )
-    .await;
-    let run = run_args(
-        &args(&url, &["start", "--to", "previous", "--json"]),
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(run.code, 4, "{run:?}");
-    let message = run.json()["error"]["message"].as_str().unwrap().to_string();
+    out.code(4);
+    let message = out.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(
         message.starts_with("the token expired or is no longer valid (/arcgis/admin/system/upgrades answered error 498: Token expired.); the rollback job had run for "),
         "{message}"
@@ -741,143 +462,63 @@ async fn expired_token_mid_wait_without_password_exits_4() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn generate_token_refusal_exits_4() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(&server, "/arcgis/sharing/rest/generateToken", Seq::json(vec![json!({"error": {"code": 400, "message": "Unable to generate token.", "details": ["Invalid username or password."]}})])).await;
-    let run = run_args(
-        &args(&url, &["status"]),
-        &[
-            ("ROLLBACK_ARCGIS_USERNAME", "admin"),
-            ("ROLLBACK_ARCGIS_PASSWORD", "wrong"),
-        ],
-    )
-    .await;
-    assert_eq!(run.code, 4, "{run:?}");
-    assert_eq!(
-        run.stderr,
-        "error: generateToken refused the credentials of admin: /arcgis/sharing/rest/generateToken answered error 400: Unable to generate token. (Invalid username or password.)\n"
-    );
+    Scenario::arcgis(installed())
+        .without_env(TOKEN_ENV.0)
+        .post(GENERATE, json!({"error": {"code": 400, "message": "Unable to generate token.", "details": ["Invalid username or password."]}}))
+        .env("ROLLBACK_ARCGIS_USERNAME", "admin")
+        .env("ROLLBACK_ARCGIS_PASSWORD", "wrong")
+        .args(["status"])
+        .run()
+        .await
+        .code(4)
+        .stderr("error: generateToken refused the credentials of admin: /arcgis/sharing/rest/generateToken answered error 400: Unable to generate token. (Invalid username or password.)\n");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn timeout_exits_5() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        UP,
-        Seq::json(vec![installed(), job("in_progress", 1, &[STARTED])]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
-    )
-    .await;
-    let run = run_args(
-        &args(
-            &url,
-            &["start", "--to", "previous", "--timeout", "1s", "--json"],
-        ),
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(run.code, 5, "{run:?}");
-    assert_eq!(
-        run.json()["error"]["message"],
-        "timed out after 1s; last seen: rolling_back (in_progress); the rollback continues on the ArcGIS deployment"
-    );
+    let message = "timed out after 1s; last seen: rolling_back (in_progress); the rollback continues on the ArcGIS deployment";
+    Scenario::arcgis([installed(), job("in_progress", 1, &[STARTED])])
+        .args(["start", "--to", "previous", "--timeout", "1s", "--json"])
+        .run()
+        .await
+        .doc(json!({
+            "action": "start", "outcome": "timed_out", "exit_code": 5, "phase": "rolling_back",
+            "platform_state": "in_progress", "requests": rollback_sent("pat_345432_505").0,
+            "error": error("timed_out", message, None, None),
+            "detail": job("in_progress", 1, &[STARTED]),
+        }));
 }
 
 /// The rollback was accepted but its job has not shown yet (the grace rounds): a timeout says
 /// so, and does not claim a rollback is running.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timeout_before_the_rollback_job_shows_says_so() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(&server, UP, Seq::json(vec![installed()])).await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![json!({"status": "success"})]),
-    )
-    .await;
-    let run = run_args(
-        &[
-            "arcgis",
-            "--url",
-            &url,
-            "--poll-interval",
-            "700ms",
-            "start",
-            "--to",
-            "previous",
-            "--timeout",
-            "1s",
-            "--json",
-        ],
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(run.code, 5, "{run:?}");
     let message = "timed out after 1s; last seen: idle (success); the rollback request was accepted, but the ArcGIS deployment had not shown it running yet";
-    assert_eq!(run.json()["error"]["message"], message);
-    assert_eq!(run.json()["phase"], "idle");
-    assert!(
-        run.stderr.ends_with(&format!("error: {message}\n")),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(
-        requests(&server)
-            .await
-            .iter()
-            .filter(|r| r.ends_with("/rollback"))
-            .count(),
-        1
-    );
+    let out = Scenario::arcgis(installed())
+        .post(ROLLBACK, json!({"status": "success"}))
+        .poll_interval("700ms")
+        .args(["start", "--to", "previous", "--timeout", "1s", "--json"])
+        .run()
+        .await;
+    out.code(5)
+        .doc(json!({
+            "action": "start", "outcome": "timed_out", "exit_code": 5, "phase": "idle",
+            "platform_state": "success", "requests": rollback_sent("pat_345432_505").0,
+            "error": error("timed_out", message, None, None), "detail": installed(),
+        }))
+        .stderr_ends_with(&format!("error: {message}\n"));
+    assert_eq!(rollbacks(&out), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_sends_no_rollback() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(&server, UP, Seq::json(vec![installed()])).await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
-    )
-    .await;
-    let run = run_args(
-        &args(&url, &["start", "--to", "previous", "--dry-run"]),
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
+    let out = Scenario::arcgis(installed())
+        .args(["start", "--to", "previous", "--dry-run"])
+        .run()
+        .await;
     let body = "versionManifest=%7B%22id%22%3A%22pat_345432_505%22%7D&rollbackSettings=%7B%7D&f=json&token=<redacted>";
-    assert_eq!(
-        normalize(&run.stdout, &url),
-        format!(
+    out.code(0)
+        .stdout_normalized(&format!(
             "Dry run: SERVER/arcgis is idle (success); nothing was sent. Would send:\n\n\
              POST SERVER/arcgis/admin/system/upgrades/rollback\n\
              User-Agent: rollback/{VERSION}\n\
@@ -885,13 +526,17 @@ async fn dry_run_sends_no_rollback() {
              Content-Type: application/x-www-form-urlencoded\n\
              Content-Length: {}\n\n{body}\n",
             body.len() - "<redacted>".len() + "tok-MARKER-1".len()
-        )
-        .replace("SERVER/arcgis", "SERVER")
-    );
-    assert_eq!(
-        requests(&server).await,
-        [format!("POST {UP}"), format!("POST {UP}/checkRollback")]
-    );
+        ))
+        .requests([format!("POST {UP}"), format!("POST {CHECK}")]);
+
+    out.again()
+        .args(["start", "--to", "previous", "--dry-run", "--json"])
+        .run()
+        .await
+        .doc(json!({
+            "action": "start", "outcome": "would_send", "phase": "idle", "platform_state": "success",
+            "dry_run": true, "requests": rollback_sent("pat_345432_505").0, "detail": installed(),
+        }));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -955,88 +600,77 @@ async fn credentials_and_url_errors_exit_2() {
         ),
     ];
     for (argv, env, needle) in cases {
-        let run = run_args(&argv, &env).await;
-        assert_eq!(run.code, 2, "{argv:?}: {run:?}");
-        assert!(run.stderr.contains(needle), "{argv:?}: {}", run.stderr);
-        assert!(!run.stderr.contains("MARKER"));
+        let scenario = env
+            .iter()
+            .fold(Scenario::new().args(&argv), |s, (k, v)| s.env(k, v));
+        let out = scenario.run().await;
+        assert_eq!(out.run.code, 2, "{argv:?}: {:?}", out.run);
+        assert!(
+            out.run.stderr.contains(needle),
+            "{argv:?}: {}",
+            out.run.stderr
+        );
+        assert!(!out.run.stderr.contains("MARKER"));
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_profile_names_the_password_by_variable_or_file() {
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        "/arcgis/sharing/rest/generateToken",
-        Seq::json(vec![
-            json!({"token": "gen-1", "expires": 4_102_444_800_000_i64}),
-        ]),
-    )
-    .await;
-    mount(&server, UP, Seq::json(vec![installed()])).await;
     let dir = tempfile::tempdir().unwrap();
     let password_file = dir.path().join("pw");
     std::fs::write(&password_file, "from-file\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[profiles.env.arcgis]\nurl = \"{url}\"\nusername = \"admin\"\npassword_env = \"GIS_PW\"\n\n\
-             [profiles.file.arcgis]\nurl = \"{url}\"\nusername = \"admin\"\npassword_file = \"{}\"\n",
-            password_file.display()
-        ),
-    )
-    .unwrap();
-    for (profile, expected) in [("env", "from-env"), ("file", "from-file")] {
-        let run = run_args(
-            &[
-                "--config",
-                config.to_str().unwrap(),
-                "--profile",
-                profile,
-                "arcgis",
-                "status",
-            ],
-            &[("GIS_PW", "from-env")],
+    let profile = |name: &str| {
+        [
+            "--config",
+            config.to_str().unwrap(),
+            "--profile",
+            name,
+            "arcgis",
+            "status",
+        ]
+        .map(String::from)
+    };
+    let mut scenario = Scenario::new()
+        .post(
+            GENERATE,
+            json!({"token": "gen-1", "expires": 4_102_444_800_000_i64}),
         )
-        .await;
-        assert_eq!(run.code, 0, "{profile}: {run:?}");
-        let generate = server
-            .received_requests()
-            .await
-            .unwrap()
-            .into_iter()
+        .post(UP, installed())
+        .file(
+            &config,
+            &format!(
+                "[profiles.env.arcgis]\nurl = \"SERVER/arcgis\"\nusername = \"admin\"\npassword_env = \"GIS_PW\"\n\n\
+                 [profiles.file.arcgis]\nurl = \"SERVER/arcgis\"\nusername = \"admin\"\npassword_file = \"{}\"\n",
+                password_file.display()
+            ),
+        )
+        .env("GIS_PW", "from-env");
+    for (name, expected) in [("env", "from-env"), ("file", "from-file")] {
+        let out = scenario.args(profile(name)).run().await;
+        out.code(0);
+        let generate = out
+            .received
+            .iter()
             .rev()
             .find(|r| r.url.path().ends_with("generateToken"))
             .unwrap();
         assert!(
             form(&generate.body).contains(&("password".into(), expected.into())),
-            "{profile}"
+            "{name}"
         );
-        assert!(!run.stderr.contains(expected));
+        assert!(!out.run.stderr.contains(expected));
+        scenario = out.again();
     }
-    let run = run_args(
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--profile",
-            "env",
-            "arcgis",
-            "status",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(
-        run.stderr
-            .contains("profile setting arcgis.password_env names GIS_PW, which is not set"),
-        "{}",
-        run.stderr
-    );
+    scenario
+        .without_env("GIS_PW")
+        .args(profile("env"))
+        .run()
+        .await
+        .code(2)
+        .stderr_contains("profile setting arcgis.password_env names GIS_PW, which is not set");
 }
 
 /// A job that logs without end: only the last messages are kept, and the drop is said.
@@ -1048,52 +682,31 @@ async fn a_job_with_100k_messages_keeps_the_last_500() {
         messages.extend((0..n).map(|i| json!({"message": format!("step {i}"), "when": STARTED.1 + 1 + i as i64, "code": 2073})));
         json!({"status": {"state": state, "code": 1, "messages": messages}})
     };
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        UP,
-        Seq::json(vec![
-            installed(),
-            many(100_000, "in_progress"),
-            many(100_010, "success"),
-        ]),
-    )
+    let out = Scenario::arcgis([
+        installed(),
+        many(100_000, "in_progress"),
+        many(100_010, "success"),
+    ])
+    .args(["start", "--to", "previous", "--json"])
+    .run()
     .await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
-    )
-    .await;
-    let run = run_args(
-        &args(&url, &["start", "--to", "previous", "--json"]),
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    let doc = run.json();
+    out.code(0);
+    let doc = out.json();
     let status = &doc["detail"]["status"];
     let kept = status["messages"].as_array().unwrap();
     assert_eq!(kept.len(), 500);
     assert_eq!(status["messages_dropped"], 100_011 - 500);
     assert_eq!(kept.last().unwrap()["message"], "step 100009");
+    let stderr = &out.run.stderr;
     assert!(
-        run.stderr
-            .contains("(99501 older job messages not kept; the last 500 are)\n"),
+        stderr.contains("(99501 older job messages not kept; the last 500 are)\n"),
         "{}",
-        &run.stderr[..run.stderr.len().min(2000)]
+        &stderr[..stderr.len().min(2000)]
     );
     // The ten new messages of the last reading are shown, once each.
     for i in 100_000..100_010 {
         assert_eq!(
-            run.stderr.matches(&format!("] step {i}\n")).count(),
+            stderr.matches(&format!("] step {i}\n")).count(),
             1,
             "step {i}"
         );
@@ -1107,49 +720,33 @@ async fn messages_with_equal_or_no_time_are_shown_once_each() {
     let started = json!({"message": STARTED.0, "when": STARTED.1, "code": STARTED.2});
     let untimed = json!({"message": "no clock here", "code": 2075});
     let doc = |state: &str, messages: Vec<Value>| json!({"status": {"state": state, "code": 1, "messages": messages}});
-    let server = MockServer::start().await;
-    let url = format!("{}/arcgis", server.uri());
-    mount(
-        &server,
-        UP,
-        Seq::json(vec![
-            installed(),
-            doc("in_progress", vec![started.clone(), twin("first twin")]),
-            doc(
-                "in_progress",
-                vec![started.clone(), twin("first twin"), twin("second twin")],
-            ),
-            doc(
-                "in_progress",
-                vec![
-                    started.clone(),
-                    twin("first twin"),
-                    twin("second twin"),
-                    untimed.clone(),
-                ],
-            ),
-            doc(
-                "success",
-                vec![started, twin("first twin"), twin("second twin"), untimed],
-            ),
-        ]),
-    )
+    let out = Scenario::arcgis([
+        installed(),
+        doc("in_progress", vec![started.clone(), twin("first twin")]),
+        doc(
+            "in_progress",
+            vec![started.clone(), twin("first twin"), twin("second twin")],
+        ),
+        doc(
+            "in_progress",
+            vec![
+                started.clone(),
+                twin("first twin"),
+                twin("second twin"),
+                untimed.clone(),
+            ],
+        ),
+        doc(
+            "success",
+            vec![started, twin("first twin"), twin("second twin"), untimed],
+        ),
+    ])
+    .args(["start", "--to", "previous"])
+    .run()
     .await;
-    mount(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
-    )
-    .await;
-    let run = run_args(&args(&url, &["start", "--to", "previous"]), &[TOKEN_ENV]).await;
-    assert_eq!(run.code, 0, "{run:?}");
-    let events: Vec<&str> = run
+    out.code(0);
+    let events: Vec<&str> = out
+        .run
         .stderr
         .lines()
         .filter(|l| l.contains("] "))
@@ -1159,6 +756,50 @@ async fn messages_with_equal_or_no_time_are_shown_once_each() {
         events,
         [STARTED.0, "first twin", "second twin", "no clock here"],
         "{}",
-        run.stderr
+        out.run.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_wait_returns_once_accepted() {
+    Scenario::arcgis(installed())
+        .args(["start", "--to", "previous", "--no-wait", "--json"])
+        .run()
+        .await
+        .posts(3)
+        .doc(json!({
+            "action": "start", "outcome": "accepted", "phase": "idle", "platform_state": "success",
+            "requests": rollback_sent("pat_345432_505").0, "detail": installed(),
+        }));
+}
+
+/// `--no-wait` on a rollback job that runs already: nothing is sent, the job is in progress.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_wait_on_a_running_rollback_is_in_progress() {
+    Scenario::arcgis(job("in_progress", 1, &[STARTED]))
+        .args(["start", "--to", "previous", "--no-wait", "--json"])
+        .run()
+        .await
+        .requests([format!("POST {UP}")])
+        .doc(json!({
+            "action": "start", "outcome": "in_progress", "phase": "rolling_back",
+            "platform_state": "in_progress", "detail": job("in_progress", 1, &[STARTED]),
+        }));
+}
+
+/// A rollback job that was running when the run attached to it, then vanished: a failure.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attached_rollback_job_that_vanishes_is_a_failure() {
+    let gone = json!({"status": {"state": "no_upgrade", "code": 0, "messages": []}});
+    let message = "the upgrade ended as no_upgrade instead of rolling back";
+    Scenario::arcgis([job("in_progress", 1, &[STARTED]), gone.clone()])
+        .args(["start", "--to", "previous", "--json"])
+        .run()
+        .await
+        .posts(2)
+        .doc(json!({
+            "action": "start", "outcome": "failed", "exit_code": 1, "phase": "idle",
+            "platform_state": "no_upgrade", "error": error("rollback_failed", message, None, None),
+            "detail": gone,
+        }));
 }

@@ -2,47 +2,22 @@
 //! line each, in a private file; never a reason to lose a rollback.
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::*;
+use crate::scenario::Scenario;
+use crate::scenario::sf::{APP_ROLLBACK, app, app_rollback_sent};
 
-const PROGRESS: &str = "/Applications/myapp~app1/$/GetUpgradeProgress";
-const ROLLBACK: &str = "/Applications/myapp~app1/$/RollbackUpgrade";
-
-fn app(state: &str) -> Value {
-    json!({"Name": "fabric:/myapp/app1", "TargetApplicationTypeVersion": "2.0.0", "UpgradeState": state})
+/// An application that takes the rollback and completes it.
+fn rolling_app() -> Scenario {
+    Scenario::sf_app([
+        app("RollingForwardInProgress", 1),
+        app("RollingBackCompleted", 3),
+    ])
+    .post(APP_ROLLBACK, 200)
 }
 
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(PROGRESS))
-        .respond_with(Seq::json(vec![
-            app("RollingForwardInProgress"),
-            app("RollingBackCompleted"),
-        ]))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(ROLLBACK))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
-    server
-}
-
-fn start(uri: &str) -> Vec<&str> {
-    vec![
-        "sf",
-        "--endpoint",
-        uri,
-        "--poll-interval",
-        "20ms",
-        "app",
-        "start",
-        "myapp~app1",
-    ]
+/// `sf app start myapp~app1` on a `rolling_app`.
+fn start() -> Scenario {
+    rolling_app().args(["app", "start", "myapp~app1"])
 }
 
 fn lines(path: &std::path::Path) -> Vec<Value> {
@@ -55,18 +30,13 @@ fn lines(path: &std::path::Path) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollback_leaves_its_request_and_outcome_in_a_private_file() {
-    let server = server().await;
-    let uri = server.uri();
     let state = tempfile::tempdir().unwrap();
-    let run = run_args(
-        &start(&uri),
-        &[
-            ("XDG_STATE_HOME", state.path().to_str().unwrap()),
-            ("ROLLBACK_SF_TOKEN", "sf-MARKER-token"),
-        ],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
+    let out = start()
+        .env("XDG_STATE_HOME", state.path().to_str().unwrap())
+        .env("ROLLBACK_SF_TOKEN", "sf-MARKER-token")
+        .run()
+        .await;
+    out.code(0);
     let file = state.path().join("rollback/audit.jsonl");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(
@@ -91,7 +61,7 @@ async fn a_rollback_leaves_its_request_and_outcome_in_a_private_file() {
         request,
         json!({
             "event": "request", "platform": "sf-app", "target": "myapp~app1", "kind": "rollback",
-            "method": "POST", "url": format!("{uri}{ROLLBACK}?api-version=6.0"),
+            "method": "POST", "url": format!("{}{APP_ROLLBACK}?api-version=6.0", out.uri),
             "outcome": "accepted", "http_status": 200,
         })
     );
@@ -107,42 +77,34 @@ async fn a_rollback_leaves_its_request_and_outcome_in_a_private_file() {
     }
 }
 
-/// `sf app start` with `extra` arguments against a fresh server.
-async fn start_with(extra: &[&str], env: &[(&str, &str)]) -> Run {
-    let server = server().await;
-    let uri = server.uri();
-    let mut args = start(&uri);
-    args.extend_from_slice(extra);
-    run_args(&args, env).await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn reads_dry_runs_and_no_audit_write_nothing_and_the_place_can_move() {
     let state = tempfile::tempdir().unwrap();
-    let home = [("XDG_STATE_HOME", state.path().to_str().unwrap())];
+    let home = state.path().to_str().unwrap();
+    let here = |scenario: Scenario| scenario.env("XDG_STATE_HOME", home);
     let file = state.path().join("rollback/audit.jsonl");
-    assert_eq!(start_with(&["--dry-run"], &home).await.code, 0);
-    let server = server().await;
-    let status = [
-        "sf",
-        "--endpoint",
-        &server.uri(),
-        "app",
-        "status",
-        "myapp~app1",
-    ];
-    assert_eq!(run_args(&status, &home).await.code, 0);
-    assert_eq!(start_with(&["--no-audit"], &home).await.code, 0);
+    here(start()).args(["--dry-run"]).run().await.code(0);
+    here(rolling_app())
+        .args(["app", "status", "myapp~app1"])
+        .run()
+        .await
+        .code(0);
+    here(start()).args(["--no-audit"]).run().await.code(0);
     assert!(!file.exists(), "nothing was written");
 
     let elsewhere = state.path().join("elsewhere.jsonl");
-    let run = start_with(&["--audit-log", elsewhere.to_str().unwrap()], &home).await;
-    assert_eq!(run.code, 0, "{run:?}");
+    here(start())
+        .args(["--audit-log", elsewhere.to_str().unwrap()])
+        .run()
+        .await
+        .code(0);
     assert_eq!(lines(&elsewhere).len(), 2);
     let variable = state.path().join("variable.jsonl");
-    let mut env = home.to_vec();
-    env.push(("ROLLBACK_AUDIT_LOG", variable.to_str().unwrap()));
-    assert_eq!(start_with(&[], &env).await.code, 0);
+    here(start())
+        .env("ROLLBACK_AUDIT_LOG", variable.to_str().unwrap())
+        .run()
+        .await
+        .code(0);
     assert_eq!(lines(&variable).len(), 2);
 
     // `audit_log` at the top of the config file.
@@ -153,27 +115,36 @@ async fn reads_dry_runs_and_no_audit_write_nothing_and_the_place_can_move() {
         format!("audit_log = {:?}\n", configured.to_str().unwrap()),
     )
     .unwrap();
-    let run = start_with(&["--config", config.to_str().unwrap()], &home).await;
-    assert_eq!(run.code, 0, "{run:?}");
+    here(start())
+        .args(["--config", config.to_str().unwrap()])
+        .run()
+        .await
+        .code(0);
     assert_eq!(lines(&configured).len(), 2);
     assert!(!file.exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trail_that_cannot_be_written_is_a_warning_not_a_lost_rollback() {
-    let server = server().await;
-    let uri = server.uri();
     let state = tempfile::tempdir().unwrap();
     // A directory where the file should be.
-    let mut args = start(&uri);
-    args.extend(["--audit-log", state.path().to_str().unwrap(), "--json"]);
-    let run = run_args(&args, &[]).await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.json()["outcome"], "rolled_back");
+    let out = start()
+        .args(["--audit-log", state.path().to_str().unwrap(), "--json"])
+        .run()
+        .await;
+    out.posts(1).doc(json!({
+        "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
+        "platform_state": "RollingBackCompleted", "from_version": "2.0.0",
+        "requests": app_rollback_sent(), "detail": app("RollingBackCompleted", 3),
+    }));
     let warning = format!(
         "warning: cannot write the audit log {}: ",
         state.path().display()
     );
-    assert_eq!(run.stderr.matches(&warning).count(), 2, "{}", run.stderr);
-    assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
+    assert_eq!(
+        out.run.stderr.matches(&warning).count(),
+        2,
+        "{}",
+        out.run.stderr
+    );
 }

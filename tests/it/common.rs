@@ -109,11 +109,16 @@ pub async fn requests(server: &MockServer) -> Vec<String> {
         .await
         .unwrap_or_default()
         .iter()
-        .map(|r| match r.url.query() {
-            Some(q) => format!("{} {}?{q}", r.method, r.url.path()),
-            None => format!("{} {}", r.method, r.url.path()),
-        })
+        .map(request_line)
         .collect()
+}
+
+/// `METHOD /path?query` of one request.
+pub fn request_line(r: &Request) -> String {
+    match r.url.query() {
+        Some(q) => format!("{} {}?{q}", r.method, r.url.path()),
+        None => format!("{} {}", r.method, r.url.path()),
+    }
 }
 
 /// Every request whose method is `method`.
@@ -138,29 +143,53 @@ pub fn normalize(text: &str, server: &str) -> String {
 
 /// Checks the result document field by field: `expected` names every field but the clock ones,
 /// which are checked for their form.
+#[track_caller]
 pub fn assert_doc(doc: &Value, expected: Value) {
-    let doc = doc.as_object().expect("the result is an object");
-    let expected = expected.as_object().unwrap();
-    for time in ["started_at", "finished_at"] {
-        let value = doc[time]
-            .as_str()
-            .unwrap_or_else(|| panic!("{time} is a string"));
-        assert!(humantime::parse_rfc3339(value).is_ok(), "{time} = {value}");
-    }
+    let differences = doc_differences(doc, &expected);
     assert!(
-        doc["elapsed_ms"].is_u64(),
-        "elapsed_ms = {}",
-        doc["elapsed_ms"]
+        differences.is_empty(),
+        "the result document differs:\n  {}",
+        differences.join("\n  ")
     );
-    let mut keys: Vec<&String> = doc
-        .keys()
-        .filter(|k| !["started_at", "finished_at", "elapsed_ms"].contains(&k.as_str()))
-        .collect();
-    let mut want: Vec<&String> = expected.keys().collect();
-    keys.sort();
-    want.sort();
-    assert_eq!(keys, want, "the result document's fields");
-    for (key, value) in expected {
-        assert_eq!(&doc[key], value, "result field {key}");
+}
+
+/// Where `doc` differs from `expected`, one line a field: `expected` names every field but the
+/// clock ones (`started_at`, `finished_at`, `elapsed_ms`), which must have their form.
+pub fn doc_differences(doc: &Value, expected: &Value) -> Vec<String> {
+    const CLOCK: [&str; 3] = ["started_at", "finished_at", "elapsed_ms"];
+    let doc = doc.as_object().expect("the result is an object");
+    let expected = expected
+        .as_object()
+        .expect("the expected result is an object");
+    let mut differences = Vec::new();
+    for time in ["started_at", "finished_at"] {
+        let value = doc.get(time);
+        if value
+            .and_then(Value::as_str)
+            .is_none_or(|v| humantime::parse_rfc3339(v).is_err())
+        {
+            differences.push(format!("{time}: {value:?} is not an RFC 3339 time"));
+        }
     }
+    if !doc.get("elapsed_ms").is_some_and(Value::is_u64) {
+        differences.push(format!(
+            "elapsed_ms: {:?} is not a count",
+            doc.get("elapsed_ms")
+        ));
+    }
+    for key in doc.keys().filter(|k| !CLOCK.contains(&k.as_str())) {
+        if !expected.contains_key(key) {
+            differences.push(format!("{key}: not expected, got {}", doc[key]));
+        }
+    }
+    for (key, want) in expected {
+        match doc.get(key) {
+            None => differences.push(format!("{key}: missing, expected {want}")),
+            Some(got) if got != want => {
+                differences.push(format!("{key}: got {got}, expected {want}"))
+            }
+            Some(_) => {}
+        }
+    }
+    differences
 }

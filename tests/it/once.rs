@@ -3,75 +3,17 @@
 //! provably did not act on is sent again, after the precondition was read again.
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use tempfile::TempDir;
+use wiremock::ResponseTemplate;
 
 use crate::cloudsvc::{SUB, deployment, slot_path};
-use crate::common::*;
 use crate::raw::{Action, RawServer};
+use crate::scenario::arcgis::{DONE, STARTED, installed, job};
+use crate::scenario::sf::{APP_PROGRESS, APP_ROLLBACK, app, app_rollback_sent};
+use crate::scenario::{Outcome, Scenario};
 
-const UP: &str = "/arcgis/admin/system/upgrades";
-const TOKEN_ENV: (&str, &str) = ("ROLLBACK_ARCGIS_TOKEN", "tok-MARKER-1");
-const STARTED: (&str, i64, i64) = (
-    "Starting the rollback process from 10.9.0.506 to 10.9.0.505.",
-    1_700_000_000_000,
-    2072,
-);
-const DONE: (&str, i64, i64) = ("Rollback complete.", 1_700_000_120_000, 2074);
-
-fn job(state: &str, code: i64, messages: &[(&str, i64, i64)]) -> Value {
-    let messages: Vec<Value> = messages
-        .iter()
-        .map(|(m, w, c)| json!({"message": m, "when": w, "code": c}))
-        .collect();
-    json!({"status": {"state": state, "code": code, "messages": messages}})
-}
-
-fn installed() -> Value {
-    job(
-        "success",
-        3,
-        &[("Update to 10.9.0.505 complete.", 1_600_000_000_000, 2030)],
-    )
-}
-
-fn options() -> Value {
-    json!({"updates": [
-        {"id": "pat_345431_503", "version": "10.9.0", "build": "503", "updateType": "patch"},
-        {"id": "pat_345432_505", "version": "10.9.0", "build": "505", "updateType": "patch"},
-    ]})
-}
-
-async fn mount_post(server: &MockServer, at: &str, seq: Seq) {
-    Mock::given(method("POST"))
-        .and(path(at))
-        .respond_with(seq)
-        .mount(server)
-        .await;
-}
-
-/// An ArcGIS deployment whose upgrades job answers `jobs` in turn.
-async fn arcgis(jobs: Vec<Value>) -> MockServer {
-    let server = MockServer::start().await;
-    mount_post(&server, UP, Seq::json(jobs)).await;
-    mount_post(
-        &server,
-        &format!("{UP}/checkRollback"),
-        Seq::json(vec![options()]),
-    )
-    .await;
-    mount_post(
-        &server,
-        &format!("{UP}/rollback"),
-        Seq::json(vec![job("in_progress", 1, &[STARTED])]),
-    )
-    .await;
-    server
-}
-
-async fn rollback_posts(server: &MockServer) -> usize {
-    requests(server)
-        .await
+fn rollback_posts(out: &Outcome) -> usize {
+    out.requests
         .iter()
         .filter(|r| {
             r.ends_with("/rollback") || r.contains("RollbackUpgrade") || r.contains("comp=rollback")
@@ -79,136 +21,87 @@ async fn rollback_posts(server: &MockServer) -> usize {
         .count()
 }
 
-/// `rollback ARGS` on one machine: runs with the same state directory share an audit trail.
-async fn on(machine: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut all: Vec<(&str, &str)> = vec![("XDG_STATE_HOME", machine.to_str().unwrap())];
-    all.extend_from_slice(env);
-    run_args(args, &all).await
+/// `arcgis start --to previous --yes EXTRA` on `machine`: runs on one machine share its
+/// state directory, and so its audit trail.
+async fn start_on(scenario: Scenario, machine: &TempDir, extra: &[&str]) -> Outcome {
+    scenario
+        .env("XDG_STATE_HOME", machine.path().to_str().unwrap())
+        .args(["start", "--to", "previous", "--yes"])
+        .args(extra)
+        .run()
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arcgis_start_repeated_after_a_completed_rollback_sends_nothing() {
-    let server = arcgis(vec![
+    let (machine, elsewhere) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let patched = Scenario::arcgis([
         installed(),
         job("in_progress", 1, &[STARTED]),
         job("success", 3, &[STARTED, DONE]),
-    ])
-    .await;
-    let url = format!("{}/arcgis", server.uri());
-    let start = [
-        "arcgis",
-        "--url",
-        &url,
-        "--poll-interval",
-        "20ms",
-        "start",
-        "--to",
-        "previous",
-        "--yes",
-    ];
-    let machine = tempfile::tempdir().unwrap();
-    let first = on(machine.path(), &start, &[TOKEN_ENV]).await;
-    assert_eq!(first.code, 0, "{first:?}");
-    assert_eq!(rollback_posts(&server).await, 1);
+    ]);
+    let first = start_on(patched, &machine, &[]).await;
+    first.code(0);
+    assert_eq!(rollback_posts(&first), 1);
 
     // A CI step retried, on another runner (no audit trail in common): the job itself says the
     // last thing that happened was a rollback, and `previous` would now remove another patch.
-    let elsewhere = tempfile::tempdir().unwrap();
-    let again = on(elsewhere.path(), &start, &[TOKEN_ENV]).await;
-    assert_eq!(again.code, 3, "{again:?}");
-    assert_eq!(
-        normalize(&again.stderr, "SERVER"),
-        format!(
-            "job success (code 3): Rollback complete.\nerror: nothing to roll back for {url}: the last job already rolled back a patch (Starting the rollback process from 10.9.0.506 to 10.9.0.505. at 2023-11-14T22:13:20Z); to roll back a further patch, name it with --to ID (see `rollback arcgis targets`)\n"
-        )
+    let again = start_on(first.again(), &elsewhere, &[]).await;
+    again.code(3).stderr_normalized(
+        "job success (code 3): Rollback complete.\nerror: nothing to roll back for SERVER/arcgis: the last job already rolled back a patch (Starting the rollback process from 10.9.0.506 to 10.9.0.505. at 2023-11-14T22:13:20Z); to roll back a further patch, name it with --to ID (see `rollback arcgis targets`)\n",
     );
-    let mut if_upgrading = start.to_vec();
-    if_upgrading.extend(["--if-upgrading", "--json"]);
-    let quiet = on(machine.path(), &if_upgrading, &[TOKEN_ENV]).await;
-    assert_eq!(quiet.code, 0, "{quiet:?}");
-    assert_eq!(quiet.json()["outcome"], "nothing_to_roll_back");
-    assert_eq!(rollback_posts(&server).await, 1, "nothing more was sent");
+    let quiet = start_on(again.again(), &machine, &["--if-upgrading", "--json"]).await;
+    quiet.doc(json!({
+        "action": "start", "outcome": "nothing_to_roll_back", "phase": "rolled_back",
+        "platform_state": "success", "detail": job("success", 3, &[STARTED, DONE]),
+    }));
+    assert_eq!(rollback_posts(&quiet), 1, "nothing more was sent");
 
     // Naming the further patch is how to remove it.
-    let further = on(
-        elsewhere.path(),
-        &[
-            "arcgis",
-            "--url",
-            &url,
-            "start",
-            "--to",
-            "pat_345431_503",
-            "--yes",
-            "--no-wait",
-        ],
-        &[TOKEN_ENV],
-    )
-    .await;
-    assert_eq!(further.code, 0, "{further:?}");
-    assert_eq!(rollback_posts(&server).await, 2);
+    let further = quiet
+        .again()
+        .env("XDG_STATE_HOME", elsewhere.path().to_str().unwrap())
+        .args(["start", "--to", "pat_345431_503", "--yes", "--no-wait"])
+        .run()
+        .await;
+    further.code(0);
+    assert_eq!(rollback_posts(&further), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arcgis_start_right_after_no_wait_attaches_instead_of_posting_again() {
+    let machine = TempDir::new().unwrap();
     // The job of the accepted rollback shows only after a few reads.
-    let server = arcgis(vec![
+    let patched = Scenario::arcgis([
         installed(),
         installed(),
         installed(),
         job("in_progress", 1, &[STARTED]),
         job("success", 3, &[STARTED, DONE]),
-    ])
-    .await;
-    let url = format!("{}/arcgis", server.uri());
-    let machine = tempfile::tempdir().unwrap();
-    let base = [
-        "arcgis",
-        "--url",
-        &url,
-        "--poll-interval",
-        "20ms",
-        "start",
-        "--to",
-        "previous",
-        "--yes",
-    ];
-    let mut no_wait = base.to_vec();
-    no_wait.push("--no-wait");
-    let first = on(machine.path(), &no_wait, &[TOKEN_ENV]).await;
-    assert_eq!(first.code, 0, "{first:?}");
+    ]);
+    let first = start_on(patched, &machine, &["--no-wait"]).await;
+    first.code(0);
 
-    let mut json = base.to_vec();
-    json.push("--json");
-    let second = on(machine.path(), &json, &[TOKEN_ENV]).await;
-    assert_eq!(second.code, 0, "{second:?}");
-    assert_eq!(rollback_posts(&server).await, 1, "one rollback in all");
-    let doc = second.json();
-    assert_eq!(doc["outcome"], "rolled_back");
-    assert_eq!(doc["requests"], json!([]), "the second run sent nothing");
+    let second = start_on(first.again(), &machine, &["--json"]).await;
+    // The second run sent nothing: no requests in its document.
+    second.doc(json!({
+        "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
+        "platform_state": "success", "detail": job("success", 3, &[STARTED, DONE]),
+    }));
+    assert_eq!(rollback_posts(&second), 1, "one rollback in all");
     let note = regex::Regex::new(
         r"A rollback of \S+ was sent from this machine \d+s ago \(accepted; audit log \S+audit\.jsonl\): looking for it instead of sending another\.",
     )
     .unwrap();
-    assert!(note.is_match(&second.stderr), "{}", second.stderr);
+    assert!(note.is_match(&second.run.stderr), "{}", second.run.stderr);
 
     // Without the trail the same second run would have sent another: the trail is what stops it.
-    let forgetful = arcgis(vec![installed()]).await;
-    let url = format!("{}/arcgis", forgetful.uri());
-    let args = [
-        "arcgis",
-        "--url",
-        &url,
-        "start",
-        "--to",
-        "previous",
-        "--yes",
-        "--no-wait",
-        "--no-audit",
-    ];
-    assert_eq!(on(machine.path(), &args, &[TOKEN_ENV]).await.code, 0);
-    assert_eq!(on(machine.path(), &args, &[TOKEN_ENV]).await.code, 0);
-    assert_eq!(rollback_posts(&forgetful).await, 2);
+    let forgetful = ["--no-wait", "--no-audit"];
+    let first = start_on(Scenario::arcgis(installed()), &machine, &forgetful).await;
+    first.code(0);
+    let second = start_on(first.again(), &machine, &forgetful).await;
+    second.code(0);
+    assert_eq!(rollback_posts(&second), 2);
 }
 
 fn xml(body: String) -> Action {
@@ -236,27 +129,23 @@ async fn cloudsvc_reset_after_the_post_attaches_to_the_rollback_that_runs() {
         (post.as_str(), vec![Action::Reset]),
     ])
     .await;
-    let run = run_args(
-        &[
-            "cloudsvc",
-            "--endpoint",
-            &server.uri,
-            "--subscription",
-            SUB,
+    let out = Scenario::new()
+        .at(&server.uri)
+        .args(["cloudsvc", "--endpoint", "SERVER", "--subscription", SUB])
+        .args([
             "--service",
             "mysvc",
             "--slot",
             "production",
             "--poll-interval",
             "20ms",
-            "start",
-            "--yes",
-            "--json",
-        ],
-        &[("ROLLBACK_CLOUDSVC_TOKEN", "aad-MARKER-token")],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
+        ])
+        .args(["start", "--yes", "--json"])
+        .env("ROLLBACK_CLOUDSVC_TOKEN", "aad-MARKER-token")
+        .run()
+        .await;
+    out.code(0)
+        .stderr_contains("reading the state again instead of sending the request twice");
     let lines: Vec<String> = server.seen().iter().map(|s| s.line.clone()).collect();
     assert_eq!(
         lines,
@@ -267,118 +156,64 @@ async fn cloudsvc_reset_after_the_post_attaches_to_the_rollback_that_runs() {
             format!("GET {slot} HTTP/1.1"),
         ]
     );
-    assert_eq!(run.json()["outcome"], "rolled_back");
-    assert!(
-        run.stderr
-            .contains("reading the state again instead of sending the request twice"),
-        "{}",
-        run.stderr
-    );
+    assert_eq!(out.json()["outcome"], "rolled_back");
 }
 
-const PROGRESS: &str = "/Applications/myapp~app1/$/GetUpgradeProgress";
-const ROLLBACK: &str = "/Applications/myapp~app1/$/RollbackUpgrade";
-
-fn app(state: &str) -> Value {
-    json!({"Name": "fabric:/myapp/app1", "TargetApplicationTypeVersion": "2.0.0", "UpgradeState": state})
+/// The three reads of an application that rolls back, after a rollback POST answered `post`.
+fn rolls_back(post: ResponseTemplate) -> Scenario {
+    Scenario::sf_app_start(
+        [
+            app("RollingForwardInProgress", 1),
+            app("RollingBackInProgress", 1),
+            app("RollingBackCompleted", 3),
+        ],
+        post,
+    )
 }
 
-async fn sf_app(states: &[&str], rollback: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(PROGRESS))
-        .respond_with(Seq::json(states.iter().map(|s| app(s)).collect()))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(ROLLBACK))
-        .respond_with(rollback)
-        .mount(&server)
-        .await;
-    server
+/// The document of a `rolls_back` run.
+fn rolled_back() -> Value {
+    json!({
+        "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
+        "platform_state": "RollingBackCompleted", "from_version": "2.0.0",
+        "requests": app_rollback_sent(), "detail": app("RollingBackCompleted", 3),
+    })
 }
 
-fn sf_start(uri: &str) -> Vec<String> {
+/// The requests of an app rollback whose POST was followed by two reads.
+fn one_post_two_reads() -> [String; 5] {
     [
-        "sf",
-        "--endpoint",
-        uri,
-        "--poll-interval",
-        "20ms",
-        "app",
-        "start",
-        "myapp~app1",
-        "--json",
+        format!("GET {APP_PROGRESS}?api-version=6.0"),
+        format!("POST {APP_ROLLBACK}?api-version=6.0"),
+        format!("GET {APP_PROGRESS}?api-version=6.0"),
+        format!("GET {APP_PROGRESS}?api-version=6.0"),
+        "GET /Applications/myapp~app1?api-version=6.0&ExcludeApplicationParameters=true".into(),
     ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-async fn run_owned(argv: Vec<String>) -> Run {
-    let mut cmd = rollback();
-    cmd.args(argv);
-    run(cmd).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_oversize_answer_to_the_post_is_ambiguous_and_reread() {
-    let server = sf_app(
-        &[
-            "RollingForwardInProgress",
-            "RollingBackInProgress",
-            "RollingBackCompleted",
-        ],
+    let out = rolls_back(
         ResponseTemplate::new(200).set_body_raw(vec![b' '; 9 * 1024 * 1024], "application/json"),
     )
+    .run()
     .await;
-    let run = run_owned(sf_start(&server.uri())).await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(
-        requests(&server).await,
-        [
-            format!("GET {PROGRESS}?api-version=6.0"),
-            format!("POST {ROLLBACK}?api-version=6.0"),
-            format!("GET {PROGRESS}?api-version=6.0"),
-            format!("GET {PROGRESS}?api-version=6.0"),
-            "GET /Applications/myapp~app1?api-version=6.0&ExcludeApplicationParameters=true".into(),
-        ]
-    );
-    assert_eq!(run.json()["outcome"], "rolled_back");
+    out.requests(one_post_two_reads()).doc(rolled_back());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_503_rechecks_the_precondition_and_attaches_to_a_rollback_started_meanwhile() {
-    let server = sf_app(
-        &[
-            "RollingForwardInProgress",
-            "RollingBackInProgress",
-            "RollingBackCompleted",
-        ],
+    let out = rolls_back(
         ResponseTemplate::new(503)
             .set_body_json(json!({"Error": {"Code": "FABRIC_E_NOT_READY", "Message": "busy"}})),
     )
+    .run()
     .await;
-    let run = run_owned(sf_start(&server.uri())).await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(
-        requests(&server).await,
-        [
-            format!("GET {PROGRESS}?api-version=6.0"),
-            format!("POST {ROLLBACK}?api-version=6.0"),
-            format!("GET {PROGRESS}?api-version=6.0"),
-            format!("GET {PROGRESS}?api-version=6.0"),
-            "GET /Applications/myapp~app1?api-version=6.0&ExcludeApplicationParameters=true".into(),
-        ],
-        "one POST: the second reading showed a rollback running"
-    );
-    assert!(
-        run.stderr
-            .contains("A rollback is running now; waiting for it instead of sending another."),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(run.json()["outcome"], "rolled_back");
+    // One POST: the second reading showed a rollback running.
+    out.code(0)
+        .requests(one_post_two_reads())
+        .stderr_contains("A rollback is running now; waiting for it instead of sending another.")
+        .doc(rolled_back());
 }
 
 /// An HTTPS front before `upstream` that, for a POST, completes the handshake, reads the
@@ -440,37 +275,38 @@ async fn tls_front_breaking_posts(pki: &crate::tls::Pki, upstream: String) -> u1
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tls_stream_broken_after_the_post_is_ambiguous_and_reread() {
     let upstream = RawServer::routes(vec![(
-        PROGRESS,
+        APP_PROGRESS,
         vec![
-            crate::raw::json(200, app("RollingForwardInProgress")),
-            crate::raw::json(200, app("RollingBackInProgress")),
-            crate::raw::json(200, app("RollingBackCompleted")),
+            crate::raw::json(200, app("RollingForwardInProgress", 1)),
+            crate::raw::json(200, app("RollingBackInProgress", 1)),
+            crate::raw::json(200, app("RollingBackCompleted", 3)),
         ],
     )])
     .await;
     let pki = crate::tls::Pki::new("break");
     let port =
         tls_front_breaking_posts(&pki, upstream.uri.trim_start_matches("http://").into()).await;
-    let endpoint = format!("https://localhost:{port}");
     let ca = pki.ca_pem();
-    let mut argv = sf_start(&endpoint);
-    argv.extend(["--ca".into(), ca.to_str().unwrap().into()]);
-    let run = run_owned(argv).await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stderr
-            .contains(&format!("the TLS connection to localhost:{port} broke: "))
-            && run
-                .stderr
-                .contains("reading the state again instead of sending the request twice"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(run.json()["outcome"], "rolled_back");
+    let out = Scenario::sf()
+        .at(&format!("https://localhost:{port}"))
+        .args([
+            "app",
+            "start",
+            "myapp~app1",
+            "--json",
+            "--ca",
+            ca.to_str().unwrap(),
+        ])
+        .run()
+        .await;
+    out.code(0)
+        .stderr_contains(&format!("the TLS connection to localhost:{port} broke: "))
+        .stderr_contains("reading the state again instead of sending the request twice");
+    assert_eq!(out.json()["outcome"], "rolled_back");
     let reads = upstream
         .seen()
         .iter()
-        .filter(|s| s.line.starts_with(&format!("GET {PROGRESS}")))
+        .filter(|s| s.line.starts_with(&format!("GET {APP_PROGRESS}")))
         .count();
     assert_eq!(reads, 3, "the state was read again after the break");
 }
