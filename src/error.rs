@@ -123,7 +123,7 @@ impl Error {
         Self::Unreachable(Problem::new(message))
     }
 
-    /// The exit code of the process (DESIGN.md, "Exit codes").
+    /// The exit code of the process (docs/exit-codes.md).
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) => 2,

@@ -1,4 +1,4 @@
-//! The result document: what a run did, in the shape every platform shares (DESIGN.md).
+//! The result document: what a run did, in the shape every platform shares (docs/json-output.md).
 
 use std::sync::{Mutex, TryLockError};
 use std::time::{Instant, SystemTime};

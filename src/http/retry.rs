@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 /// Statuses worth repeating a read for.
 pub const READ_RETRY_STATUSES: &[u16] = &[408, 429, 500, 502, 503, 504];
-/// Statuses that prove a mutating request was not acted on (DESIGN.md: 429 and 503 only).
+/// Statuses that prove a mutating request was not acted on (docs/security.md, "At most one rollback": 429 and 503 only).
 pub const SEND_RETRY_STATUSES: &[u16] = &[429, 503];
 /// Retries after the first attempt.
 pub const MAX_RETRIES: u32 = 3;
