@@ -24,6 +24,13 @@ use crate::error::Error;
 use crate::platforms::Phase;
 use crate::report::{Outcome, Report};
 
+mod escape;
+mod text;
+
+use escape::lines;
+pub use escape::one_line;
+use text::render_text;
+
 /// The one printer of a run.
 pub struct Printer {
     format: OutputFormat,
@@ -302,61 +309,6 @@ pub fn stderr_line(text: &str) {
 
 /// `text` as one terminal-safe line: secrets redacted, and every character a terminal would
 /// act on (newlines included) shown as a visible escape.
-pub fn one_line(text: &str) -> Cow<'_, str> {
-    shown(text, false)
-}
-
-/// Like [`one_line`], but newlines stay: for multi-line text the tool composes itself from
-/// parts that are single lines.
-fn lines(text: &str) -> Cow<'_, str> {
-    shown(text, true)
-}
-
-fn shown(text: &str, keep_newlines: bool) -> Cow<'_, str> {
-    match crate::redact::redact(text) {
-        Cow::Borrowed(text) => escape(text, keep_newlines),
-        Cow::Owned(text) => Cow::Owned(escape(&text, keep_newlines).into_owned()),
-    }
-}
-
-/// Whether a terminal could act on `c` or show it misleadingly: C0 controls (ESC starts
-/// colour, cursor and OSC sequences; CR overwrites a line), DEL, C1 controls (U+009B is a
-/// one-character CSI), Unicode line separators, and the BiDi marks, embeddings, overrides and
-/// isolates that reorder what follows them.
-fn unsafe_char(c: char) -> bool {
-    matches!(c,
-        '\0'..='\x1f'
-        | '\x7f'..='\u{9f}'
-        | '\u{61c}'
-        | '\u{200e}'
-        | '\u{200f}'
-        | '\u{2028}'
-        | '\u{2029}'
-        | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}')
-}
-
-/// `text` with every [`unsafe_char`] replaced by a visible escape: `\n`, `\r`, `\t`,
-/// `\x1b`, `\x7f`, `\u{9b}`, `\u{202e}`. With `keep_newlines`, `\n` stays a newline.
-pub fn escape(text: &str, keep_newlines: bool) -> Cow<'_, str> {
-    let keep = |c: char| !unsafe_char(c) || (keep_newlines && c == '\n');
-    if text.chars().all(keep) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            c if keep(c) => out.push(c),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x80 => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// The writer of `-v` logs: stderr, secrets redacted, failures ignored.
 pub struct LogWriter;
 
@@ -453,133 +405,5 @@ fn test_panic(message: &str) {
     }
 }
 
-fn versions(report: &Report) -> String {
-    let mut text = String::new();
-    if let Some(from) = &report.from_version {
-        text.push_str(&format!(" from {}", one_line(from)));
-    }
-    if let Some(to) = &report.to_version {
-        text.push_str(&format!(" to {}", one_line(to)));
-    }
-    text
-}
-
-fn state(report: &Report) -> Cow<'_, str> {
-    one_line(report.platform_state.as_deref().unwrap_or("no state"))
-}
-
-/// The text result on stdout; `None` when the run ended in an error (stderr says why). Every
-/// value in it is a terminal-safe line; only the tool's own layout has newlines.
-fn render_text(report: &Report) -> Option<String> {
-    let target = one_line(&report.target);
-    let elapsed = humantime::format_duration(Duration::from_secs(report.elapsed_ms / 1000));
-    let text = match report.outcome {
-        Outcome::RolledBack => format!(
-            "Rolled back {target}{} ({}) in {elapsed}.\n",
-            versions(report),
-            state(report)
-        ),
-        Outcome::Accepted => format!(
-            "Rollback of {target} accepted ({}); not waiting for it.\n",
-            state(report)
-        ),
-        Outcome::InProgress if report.error.is_none() => {
-            format!(
-                "A rollback of {target} is already running ({}); not waiting for it.\n",
-                state(report)
-            )
-        }
-        Outcome::WouldSend if report.requests.is_empty() => format!(
-            "Dry run: a rollback of {target} is already running ({}); nothing would be sent.\n",
-            state(report)
-        ),
-        Outcome::WouldSend => {
-            let mut text = format!(
-                "Dry run: {target} is {} ({}); nothing was sent. Would send:\n\n",
-                report.phase.as_str(),
-                state(report)
-            );
-            for request in &report.requests {
-                // The tool lays out the request (its body may be a multi-line document); URLs
-                // and form bodies are percent-encoded.
-                text.push_str(&lines(&request.to_string()));
-            }
-            text
-        }
-        // The listing's lines are made safe one by one where it is composed.
-        Outcome::Status if report.action == "targets" => {
-            lines(report.summary.as_deref().unwrap_or_default()).into_owned()
-        }
-        Outcome::Status => {
-            let mut text = format!(
-                "target:   {target}\nphase:    {}\nstate:    {}\n",
-                report.phase.as_str(),
-                state(report)
-            );
-            if let Some(version) = &report.from_version {
-                text.push_str(&format!(
-                    "version:  {} (the upgrade's target)\n",
-                    one_line(version)
-                ));
-            }
-            if let Some(summary) = &report.summary {
-                text.push_str(&format!("progress: {}\n", one_line(summary)));
-            }
-            text
-        }
-        _ => return None,
-    };
-    Some(text)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn controls_and_bidi_become_visible_escapes() {
-        assert_eq!(
-            escape(
-                "a\x1b[2J\x1b]52;c;eA==\x07\r\t\u{7f}\u{9b}1m\u{202e}\u{2066}\u{200f}\u{61c}\u{2028}\0z",
-                false
-            ),
-            "a\\x1b[2J\\x1b]52;c;eA==\\x07\\r\\t\\x7f\\u{9b}1m\\u{202e}\\u{2066}\\u{200f}\\u{61c}\\u{2028}\\x00z"
-        );
-        assert_eq!(escape("one\ntwo", false), "one\\ntwo");
-        assert_eq!(escape("one\ntwo\r", true), "one\ntwo\\r");
-        // Ordinary text, including non-Latin scripts and backslashes, is left alone.
-        assert!(matches!(
-            escape("Größe 2.0 — ünï/cødé \\ עברית 中文", false),
-            Cow::Borrowed(_)
-        ));
-    }
-
-    #[test]
-    fn one_line_redacts_then_escapes() {
-        crate::redact::register("OUTPUT-SECRET-42");
-        assert_eq!(
-            one_line("token OUTPUT-SECRET-42\nnext"),
-            "token <redacted>\\nnext"
-        );
-        assert_eq!(lines("a\nOUTPUT-SECRET-42"), "a\n<redacted>");
-    }
-
-    #[test]
-    fn the_text_result_escapes_every_server_value() {
-        let mut report = Report::new(
-            "sf-cluster",
-            "cluster".into(),
-            "status",
-            "the cluster",
-            false,
-        );
-        report.platform_state = Some("X\x1b[2J\nstate: fake".into());
-        report.from_version = Some("1\u{202e}0".into());
-        report.summary = Some("p\rq".into());
-        report.phase = Phase::Upgrading;
-        assert_eq!(
-            render_text(&report).unwrap(),
-            "target:   cluster\nphase:    upgrading\nstate:    X\\x1b[2J\\nstate: fake\nversion:  1\\u{202e}0 (the upgrade's target)\nprogress: p\\rq\n"
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,49 @@
+use super::escape::escape;
+use super::*;
+
+#[test]
+fn controls_and_bidi_become_visible_escapes() {
+    assert_eq!(
+        escape(
+            "a\x1b[2J\x1b]52;c;eA==\x07\r\t\u{7f}\u{9b}1m\u{202e}\u{2066}\u{200f}\u{61c}\u{2028}\0z",
+            false
+        ),
+        "a\\x1b[2J\\x1b]52;c;eA==\\x07\\r\\t\\x7f\\u{9b}1m\\u{202e}\\u{2066}\\u{200f}\\u{61c}\\u{2028}\\x00z"
+    );
+    assert_eq!(escape("one\ntwo", false), "one\\ntwo");
+    assert_eq!(escape("one\ntwo\r", true), "one\ntwo\\r");
+    // Ordinary text, including non-Latin scripts and backslashes, is left alone.
+    assert!(matches!(
+        escape("Größe 2.0 — ünï/cødé \\ עברית 中文", false),
+        Cow::Borrowed(_)
+    ));
+}
+
+#[test]
+fn one_line_redacts_then_escapes() {
+    crate::redact::register("OUTPUT-SECRET-42");
+    assert_eq!(
+        one_line("token OUTPUT-SECRET-42\nnext"),
+        "token <redacted>\\nnext"
+    );
+    assert_eq!(lines("a\nOUTPUT-SECRET-42"), "a\n<redacted>");
+}
+
+#[test]
+fn the_text_result_escapes_every_server_value() {
+    let mut report = Report::new(
+        "sf-cluster",
+        "cluster".into(),
+        "status",
+        "the cluster",
+        false,
+    );
+    report.platform_state = Some("X\x1b[2J\nstate: fake".into());
+    report.from_version = Some("1\u{202e}0".into());
+    report.summary = Some("p\rq".into());
+    report.phase = Phase::Upgrading;
+    assert_eq!(
+        render_text(&report).unwrap(),
+        "target:   cluster\nphase:    upgrading\nstate:    X\\x1b[2J\\nstate: fake\nversion:  1\\u{202e}0 (the upgrade's target)\nprogress: p\\rq\n"
+    );
+}
