@@ -6,7 +6,7 @@ use crate::cli::{CloudsvcAction, CloudsvcArgs};
 use crate::error::{Error, Problem};
 use crate::http::{ClientOptions, TokenPlacement};
 use crate::platforms::Rollback;
-use crate::platforms::cloudsvc::{self, CloudsvcClient, CloudsvcTarget};
+use crate::platforms::cloudsvc::{self, CloudsvcClient, CloudsvcTarget, Purpose};
 use crate::report::Report;
 use crate::settings::{self, Profile};
 
@@ -44,6 +44,10 @@ pub async fn run(
         settings.deploy,
         settings.mode,
         force,
+        match args.action {
+            CloudsvcAction::Walk { .. } => Purpose::Walk,
+            _ => Purpose::Rollback,
+        },
     );
     report.target = target.label();
     match &args.action {
@@ -51,10 +55,7 @@ pub async fn run(
         CloudsvcAction::Status(watch) => {
             engine::status(&mut target, ctx, report, watch.watch).await
         }
-        CloudsvcAction::Walk { domain } => {
-            target.walk_only = true;
-            walk(&mut target, *domain, ctx, report).await
-        }
+        CloudsvcAction::Walk { domain } => walk(&mut target, *domain, ctx, report).await,
     }
 }
 

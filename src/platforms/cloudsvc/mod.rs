@@ -4,7 +4,6 @@
 mod model;
 pub mod publish;
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -81,6 +80,14 @@ pub struct CloudsvcClient {
     pub subscription: String,
 }
 
+/// What this run's accepted request is: the rollback (`start`, `status`) or one upgrade domain
+/// walk (`walk`), whose operation ending says nothing about a rollback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Rollback,
+    Walk,
+}
+
 /// What the run has set in motion: the operation to follow and the domains already walked.
 #[derive(Debug, Default)]
 struct Tracking {
@@ -101,9 +108,8 @@ pub struct CloudsvcTarget {
     pub deploy: Deploy,
     pub mode: Mode,
     pub force: bool,
-    /// `walk`: the wait ends when the walk's operation ends.
-    pub walk_only: bool,
-    tracking: RefCell<Tracking>,
+    purpose: Purpose,
+    tracking: Tracking,
 }
 
 impl CloudsvcTarget {
@@ -113,6 +119,7 @@ impl CloudsvcTarget {
         deploy: Deploy,
         mode: Mode,
         force: bool,
+        purpose: Purpose,
     ) -> Self {
         Self {
             client,
@@ -120,9 +127,14 @@ impl CloudsvcTarget {
             deploy,
             mode,
             force,
-            walk_only: false,
-            tracking: RefCell::default(),
+            purpose,
+            tracking: Tracking::default(),
         }
+    }
+
+    /// `walk`: the wait ends when the walk's operation ends.
+    fn walk_only(&self) -> bool {
+        self.purpose == Purpose::Walk
     }
 
     /// `service/slot` or `service/deployment-name`, for messages and the result's target.
@@ -265,8 +277,7 @@ impl CloudsvcTarget {
     }
 
     /// The snapshot for a deployment, given what this run has done.
-    fn judge(&self, state: DeploymentState) -> Snapshot {
-        let mut tracking = self.tracking.borrow_mut();
+    fn judge(&mut self, state: DeploymentState) -> Snapshot {
         let d = &state.deployment;
         let status = d.status.clone().unwrap_or_else(|| "no Status".into());
         let detail = serde_json::to_value(d).unwrap_or_default();
@@ -284,16 +295,16 @@ impl CloudsvcTarget {
             events: Vec::new(),
         };
         let Some(upgrade) = &d.upgrade_status else {
-            if tracking.accepted && !self.walk_only {
+            if self.tracking.accepted && !self.walk_only() {
                 snapshot.phase = Phase::RolledBack;
-                if tracking.operation.is_some() {
+                if self.tracking.operation.is_some() {
                     snapshot.platform_state = Some("Succeeded".into());
                 }
             }
             return snapshot;
         };
         snapshot.platform_state = Some(upgrade_state(upgrade));
-        if self.walk_only && tracking.accepted {
+        if self.walk_only() && self.tracking.accepted {
             // The walk's operation ended: report the deployment as it stands.
             snapshot.phase = if model::flag(&d.rollback_allowed) {
                 Phase::Upgrading
@@ -303,12 +314,12 @@ impl CloudsvcTarget {
             return snapshot;
         }
         snapshot.moving = true;
-        if tracking.expected && !tracking.accepted && !model::flag(&d.rollback_allowed) {
+        if self.tracking.expected && !self.tracking.accepted && !model::flag(&d.rollback_allowed) {
             // It allowed a rollback before ours left; now it does not: ours is running
             // (the API has no other sign of a rollback in progress).
-            tracking.accepted = true;
+            self.tracking.accepted = true;
         }
-        if !tracking.accepted {
+        if !self.tracking.accepted {
             // A rollback may not be sent, and the API does not say whether one is running.
             snapshot.phase = if model::flag(&d.rollback_allowed) {
                 Phase::Upgrading
@@ -327,9 +338,8 @@ impl CloudsvcTarget {
             .as_deref()
             .and_then(|v| v.trim().parse::<u32>().ok());
         if let (Mode::Manual, true, Some(domain)) = (self.mode, before, domain) {
-            drop(tracking);
             // Each domain is walked once: a walk whose fate is unclear is never repeated.
-            if self.tracking.borrow_mut().walked.insert(domain) {
+            if self.tracking.walked.insert(domain) {
                 snapshot.next_step = Some(NextStep {
                     request: self.walk_request(domain),
                     what: format!("Upgrade domain {domain} walk"),
@@ -344,7 +354,7 @@ impl CloudsvcTarget {
     /// The snapshot a Get Operation Status answer stands for; `None` once the operation
     /// succeeded, when the deployment itself tells the rest.
     fn judge_operation(
-        &self,
+        &mut self,
         id: &str,
         operation: Operation,
         response: &Response,
@@ -359,7 +369,7 @@ impl CloudsvcTarget {
         let state = operation.status.clone().unwrap_or_default();
         let detail = serde_json::to_value(&operation).unwrap_or_default();
         // A walk's operation says nothing about a rollback.
-        let phase = if self.walk_only {
+        let phase = if self.walk_only() {
             Phase::Unknown
         } else {
             Phase::RollingBack
@@ -379,7 +389,7 @@ impl CloudsvcTarget {
         match state.as_str() {
             "InProgress" => {}
             "Succeeded" => {
-                self.tracking.borrow_mut().operation_done = true;
+                self.tracking.operation_done = true;
                 return None;
             }
             "Failed" => {
@@ -498,10 +508,8 @@ impl Rollback for CloudsvcTarget {
     }
 
     async fn read(&mut self) -> Result<Snapshot, Error> {
-        let pending = {
-            let t = self.tracking.borrow();
-            t.operation.clone().filter(|_| !t.operation_done)
-        };
+        let t = &self.tracking;
+        let pending = t.operation.clone().filter(|_| !t.operation_done);
         if let Some(id) = pending {
             let (operation, response) = self.operation(&id).await?;
             if let Some(snapshot) = self.judge_operation(&id, operation, &response) {
@@ -550,7 +558,7 @@ impl Rollback for CloudsvcTarget {
     }
 
     fn expect_rollback(&mut self) -> bool {
-        self.tracking.borrow_mut().expected = true;
+        self.tracking.expected = true;
         true
     }
 
@@ -574,10 +582,9 @@ impl Rollback for CloudsvcTarget {
             }
             id => id,
         };
-        let mut tracking = self.tracking.borrow_mut();
-        tracking.accepted = true;
-        tracking.operation_done = id.is_none();
-        tracking.operation.clone_from(&id);
+        self.tracking.accepted = true;
+        self.tracking.operation_done = id.is_none();
+        self.tracking.operation.clone_from(&id);
         Ok(id)
     }
 }
@@ -662,7 +669,12 @@ mod tests {
             request_timeout: Duration::from_secs(1),
         })
         .unwrap();
-        let mut target = CloudsvcTarget::new(
+        let purpose = if walk_only {
+            Purpose::Walk
+        } else {
+            Purpose::Rollback
+        };
+        CloudsvcTarget::new(
             CloudsvcClient {
                 http,
                 base,
@@ -672,9 +684,8 @@ mod tests {
             Deploy::Slot(Slot::Production),
             mode,
             false,
-        );
-        target.walk_only = walk_only;
-        target
+            purpose,
+        )
     }
 
     fn accepted_with(id: &str) -> Response {
@@ -721,7 +732,7 @@ mod tests {
             let mut t = target(mode, walk_only);
             if accepted {
                 t.accepted(&accepted_with("5250805d51f2bf4fb2b7614bc03870de")).unwrap();
-                t.tracking.borrow_mut().operation_done = true;
+                t.tracking.operation_done = true;
             }
             let deployment: Deployment = model::parse(&body).unwrap();
             let snapshot = t.judge(DeploymentState { deployment, retry_after: None });
@@ -754,7 +765,7 @@ mod tests {
                 doc["Status"] = Value::String(status.into());
             }
             let body = document("Operation", &doc);
-            let t = target(Mode::Auto, false);
+            let mut t = target(Mode::Auto, false);
             let operation: Operation = model::parse(&body).unwrap();
             let state = operation.status.clone().unwrap_or_default();
             let judged = t.judge_operation("5250805d51f2bf4fb2b7614bc03870de", operation, &response(200, &body));
