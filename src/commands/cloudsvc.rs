@@ -39,9 +39,9 @@ pub async fn run(
             http,
             base: settings.base,
             subscription: settings.subscription,
+            service: settings.service,
+            deploy: settings.deploy,
         },
-        settings.service,
-        settings.deploy,
         settings.mode,
         force,
         match args.action {
