@@ -1,88 +1,31 @@
-//! Azure Cloud Services (classic), Service Management API: deployment state, rollback of an
-//! update or upgrade, operation status, and walking upgrade domains in Manual mode.
+//! Azure Cloud Services (classic): judging deployments and operations into [`Snapshot`]s for
+//! a rollback or a walk, and the [`Rollback`] implementation. The requests are in `client`.
 
 pub mod args;
 mod open;
 mod profile;
 pub use open::Cloudsvc;
+mod client;
 mod model;
 pub mod publish;
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use reqwest::{Method, Url};
-
 use super::{NextStep, Phase, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
-use crate::http::{Body, Delivery, HttpClient, Request, RequestRecord, Response};
+use crate::http::{Delivery, Request, RequestRecord, Response};
 use crate::output::one_line;
-use model::{Deployment, ErrorBody, Operation};
+use client::DeploymentState;
+pub use client::{CloudsvcClient, Deploy, Mode, Slot, redirect_domains};
+use model::{Deployment, Operation};
 
-/// The API version sent on every request: rollback needs 2011-10-01 or later, and 2014-10-01
-/// is the newest that every classic endpoint accepted (the Python client sends it).
-pub const X_MS_VERSION: &str = "2014-10-01";
-
-/// The management domains of the public, China and US Government clouds. Service Management
-/// hands requests between its instances with 307/308 under its own cloud's domain.
-pub const MANAGEMENT_DOMAINS: &[&str] = &[
-    "management.core.windows.net",
-    "management.core.chinacloudapi.cn",
-    "management.core.usgovcloudapi.net",
-];
-
-/// The domain a redirect may lead to (https only, with the credentials) from `base`: its
-/// cloud's management domain when `base` is under one, none for any other endpoint.
-pub fn redirect_domains(base: &Url) -> &'static [&'static str] {
-    let host = base.host_str().unwrap_or_default().to_ascii_lowercase();
-    MANAGEMENT_DOMAINS
-        .iter()
-        .position(|domain| {
-            host == *domain
-                || host
-                    .strip_suffix(domain)
-                    .is_some_and(|rest| rest.ends_with('.'))
-        })
-        .filter(|_| base.scheme() == "https")
-        .map_or(&[], |i| &MANAGEMENT_DOMAINS[i..=i])
-}
-
-/// A deployment slot.
+/// What this run's accepted request is: the rollback (`start`, `status`) or one upgrade domain
+/// walk (`walk`), whose operation ending says nothing about a rollback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Slot {
-    Production,
-    Staging,
-}
-
-/// Which deployment: by slot or by name (both URI forms of the API).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Deploy {
-    Slot(Slot),
-    Name(String),
-}
-
-/// `Auto` proceeds alone; `Manual` needs each upgrade domain walked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Auto,
-    Manual,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Auto => "Auto",
-            Self::Manual => "Manual",
-        }
-    }
-}
-
-/// The client for one subscription.
-pub struct CloudsvcClient {
-    pub http: HttpClient,
-    pub base: Url,
-    pub subscription: String,
+pub enum Purpose {
+    Rollback,
+    Walk,
 }
 
 /// What the run has set in motion: the operation to follow and the domains already walked.
@@ -101,74 +44,31 @@ struct Tracking {
 /// One deployment's rollback.
 pub struct CloudsvcTarget {
     pub client: CloudsvcClient,
-    pub service: String,
-    pub deploy: Deploy,
     pub mode: Mode,
     pub force: bool,
-    /// `walk`: the wait ends when the walk's operation ends.
-    pub walk_only: bool,
-    tracking: RefCell<Tracking>,
+    purpose: Purpose,
+    tracking: Tracking,
 }
 
 impl CloudsvcTarget {
-    pub fn new(
-        client: CloudsvcClient,
-        service: String,
-        deploy: Deploy,
-        mode: Mode,
-        force: bool,
-    ) -> Self {
+    pub fn new(client: CloudsvcClient, mode: Mode, force: bool, purpose: Purpose) -> Self {
         Self {
             client,
-            service,
-            deploy,
             mode,
             force,
-            walk_only: false,
-            tracking: RefCell::default(),
+            purpose,
+            tracking: Tracking::default(),
         }
+    }
+
+    /// `walk`: the wait ends when the walk's operation ends.
+    fn walk_only(&self) -> bool {
+        self.purpose == Purpose::Walk
     }
 
     /// `service/slot` or `service/deployment-name`, for messages and the result's target.
     pub fn label(&self) -> String {
-        match &self.deploy {
-            Deploy::Slot(Slot::Production) => format!("{}/production", self.service),
-            Deploy::Slot(Slot::Staging) => format!("{}/staging", self.service),
-            Deploy::Name(name) => format!("{}/{name}", self.service),
-        }
-    }
-
-    fn deployment_url(&self) -> String {
-        let base = self.client.base.as_str().trim_end_matches('/');
-        let (sub, svc) = (&self.client.subscription, &self.service);
-        match &self.deploy {
-            Deploy::Slot(Slot::Production) => {
-                format!("{base}/{sub}/services/hostedservices/{svc}/deploymentslots/production")
-            }
-            Deploy::Slot(Slot::Staging) => {
-                format!("{base}/{sub}/services/hostedservices/{svc}/deploymentslots/staging")
-            }
-            Deploy::Name(name) => {
-                format!("{base}/{sub}/services/hostedservices/{svc}/deployments/{name}")
-            }
-        }
-    }
-
-    fn request(&self, method: Method, url: &str) -> Request {
-        // Every piece of the URL was validated as a plain name, so it parses.
-        Request::new(method, Url::parse(url).expect("a valid management URL"))
-            .header("x-ms-version", X_MS_VERSION)
-    }
-
-    fn post(&self, comp: &str, xml: String) -> Request {
-        self.request(
-            Method::POST,
-            &format!("{}/?comp={comp}", self.deployment_url()),
-        )
-        .body(Body::Text {
-            content_type: "application/xml",
-            text: xml,
-        })
+        self.client.label()
     }
 
     /// The upgrade domains of the deployment a snapshot shows.
@@ -190,87 +90,11 @@ impl CloudsvcTarget {
 
     /// Walk Upgrade Domain for `domain`.
     pub fn walk_request(&self, domain: u32) -> Request {
-        self.post("walkupgradedomain", model::walk_body(domain))
-    }
-
-    async fn get<T: for<'de> serde::Deserialize<'de>>(
-        &self,
-        url: &str,
-    ) -> Result<(T, Response), Error> {
-        let response = self
-            .client
-            .http
-            .read(&self.request(Method::GET, url))
-            .await?;
-        if !response.is_success() {
-            return Err(self.error(&response));
-        }
-        let parsed = model::parse(&response.body).map_err(|e| {
-            Error::unexpected(format!(
-                "{} answered something that is not the expected XML ({e}): {}",
-                response.url,
-                excerpt(&response.body, 200)
-            ))
-        })?;
-        Ok((parsed, response))
-    }
-
-    /// Get Deployment.
-    async fn deployment(&self) -> Result<DeploymentState, Error> {
-        let (deployment, response) = self.get::<Deployment>(&self.deployment_url()).await?;
-        Ok(DeploymentState {
-            deployment,
-            retry_after: response.retry_after(),
-        })
-    }
-
-    async fn operation(&self, id: &str) -> Result<(Operation, Response), Error> {
-        let base = self.client.base.as_str().trim_end_matches('/');
-        self.get::<Operation>(&format!(
-            "{base}/{}/operations/{id}",
-            self.client.subscription
-        ))
-        .await
-    }
-
-    /// An `<Error>` answer as an error, with hints for the codes that have one.
-    fn error(&self, response: &Response) -> Error {
-        let status = response.status;
-        let body = model::parse::<ErrorBody>(&response.body).ok();
-        let code = body
-            .as_ref()
-            .and_then(|b| b.code.clone())
-            .filter(|c| !c.is_empty());
-        let message = body.and_then(|b| b.message).filter(|m| !m.is_empty());
-        let mut text = format!("{} answered HTTP {status}", response.url.path());
-        match (&code, &message) {
-            (Some(code), Some(message)) => text.push_str(&format!(" {code}: {message}")),
-            (Some(code), None) => text.push_str(&format!(" {code}")),
-            _ if response.body.is_empty() => {}
-            _ => text.push_str(&format!(": {}", excerpt(&response.body, 200))),
-        }
-        match (status, code.as_deref()) {
-            (404, _) => text.push_str(&format!(
-                " (subscription {}, deployment {})",
-                self.client.subscription,
-                self.label()
-            )),
-            (409, _) => text.push_str(
-                " (another operation holds the deployment; wait for it to finish and try again)",
-            ),
-            (400, _) if message.as_deref().is_some_and(|m| m.contains("Force")) => {
-                text.push_str(
-                    " (retry with --force, accepting that role instances may lose local data)",
-                );
-            }
-            _ => {}
-        }
-        Error::from_http_status(status, Problem::new(text).with_code(code))
+        self.client.walk_request(domain)
     }
 
     /// The snapshot for a deployment, given what this run has done.
-    fn judge(&self, state: DeploymentState) -> Snapshot {
-        let mut tracking = self.tracking.borrow_mut();
+    fn judge(&mut self, state: DeploymentState) -> Snapshot {
         let d = &state.deployment;
         let status = d.status.clone().unwrap_or_else(|| "no Status".into());
         let detail = serde_json::to_value(d).unwrap_or_default();
@@ -288,16 +112,16 @@ impl CloudsvcTarget {
             events: Vec::new(),
         };
         let Some(upgrade) = &d.upgrade_status else {
-            if tracking.accepted && !self.walk_only {
+            if self.tracking.accepted && !self.walk_only() {
                 snapshot.phase = Phase::RolledBack;
-                if tracking.operation.is_some() {
+                if self.tracking.operation.is_some() {
                     snapshot.platform_state = Some("Succeeded".into());
                 }
             }
             return snapshot;
         };
         snapshot.platform_state = Some(upgrade_state(upgrade));
-        if self.walk_only && tracking.accepted {
+        if self.walk_only() && self.tracking.accepted {
             // The walk's operation ended: report the deployment as it stands.
             snapshot.phase = if model::flag(&d.rollback_allowed) {
                 Phase::Upgrading
@@ -307,12 +131,12 @@ impl CloudsvcTarget {
             return snapshot;
         }
         snapshot.moving = true;
-        if tracking.expected && !tracking.accepted && !model::flag(&d.rollback_allowed) {
+        if self.tracking.expected && !self.tracking.accepted && !model::flag(&d.rollback_allowed) {
             // It allowed a rollback before ours left; now it does not: ours is running
             // (the API has no other sign of a rollback in progress).
-            tracking.accepted = true;
+            self.tracking.accepted = true;
         }
-        if !tracking.accepted {
+        if !self.tracking.accepted {
             // A rollback may not be sent, and the API does not say whether one is running.
             snapshot.phase = if model::flag(&d.rollback_allowed) {
                 Phase::Upgrading
@@ -331,11 +155,10 @@ impl CloudsvcTarget {
             .as_deref()
             .and_then(|v| v.trim().parse::<u32>().ok());
         if let (Mode::Manual, true, Some(domain)) = (self.mode, before, domain) {
-            drop(tracking);
             // Each domain is walked once: a walk whose fate is unclear is never repeated.
-            if self.tracking.borrow_mut().walked.insert(domain) {
+            if self.tracking.walked.insert(domain) {
                 snapshot.next_step = Some(NextStep {
-                    request: self.walk_request(domain),
+                    request: self.client.walk_request(domain),
                     what: format!("Upgrade domain {domain} walk"),
                     question: format!("Walk upgrade domain {domain} of {}?", self.label()),
                     note: format!("Walking upgrade domain {domain}."),
@@ -348,7 +171,7 @@ impl CloudsvcTarget {
     /// The snapshot a Get Operation Status answer stands for; `None` once the operation
     /// succeeded, when the deployment itself tells the rest.
     fn judge_operation(
-        &self,
+        &mut self,
         id: &str,
         operation: Operation,
         response: &Response,
@@ -363,7 +186,7 @@ impl CloudsvcTarget {
         let state = operation.status.clone().unwrap_or_default();
         let detail = serde_json::to_value(&operation).unwrap_or_default();
         // A walk's operation says nothing about a rollback.
-        let phase = if self.walk_only {
+        let phase = if self.walk_only() {
             Phase::Unknown
         } else {
             Phase::RollingBack
@@ -383,7 +206,7 @@ impl CloudsvcTarget {
         match state.as_str() {
             "InProgress" => {}
             "Succeeded" => {
-                self.tracking.borrow_mut().operation_done = true;
+                self.tracking.operation_done = true;
                 return None;
             }
             "Failed" => {
@@ -414,12 +237,6 @@ impl CloudsvcTarget {
         }
         Some(snapshot)
     }
-}
-
-/// A Get Deployment answer.
-pub struct DeploymentState {
-    pub deployment: Deployment,
-    retry_after: Option<Duration>,
 }
 
 /// Where an update stands in its upgrade domains.
@@ -502,17 +319,15 @@ impl Rollback for CloudsvcTarget {
     }
 
     async fn read(&mut self) -> Result<Snapshot, Error> {
-        let pending = {
-            let t = self.tracking.borrow();
-            t.operation.clone().filter(|_| !t.operation_done)
-        };
+        let t = &self.tracking;
+        let pending = t.operation.clone().filter(|_| !t.operation_done);
         if let Some(id) = pending {
-            let (operation, response) = self.operation(&id).await?;
+            let (operation, response) = self.client.operation(&id).await?;
             if let Some(snapshot) = self.judge_operation(&id, operation, &response) {
                 return Ok(snapshot);
             }
         }
-        let state = self.deployment().await?;
+        let state = self.client.deployment().await?;
         Ok(self.judge(state))
     }
 
@@ -543,14 +358,11 @@ impl Rollback for CloudsvcTarget {
     }
 
     fn rollback_request(&self) -> Request {
-        self.post(
-            "rollback",
-            model::rollback_body(self.mode.as_str(), self.force),
-        )
+        self.client.rollback_request(self.mode, self.force)
     }
 
     fn rejection(&self, response: &Response) -> Error {
-        self.error(response)
+        self.client.error(response)
     }
 
     /// `walk --domain N`: only the domain the deployment waits at, and only while it waits.
@@ -590,232 +402,18 @@ impl Rollback for CloudsvcTarget {
     }
 
     fn expect_rollback(&mut self) -> bool {
-        self.tracking.borrow_mut().expected = true;
+        self.tracking.expected = true;
         true
     }
 
     fn accepted(&mut self, response: &Response) -> Result<Option<String>, Error> {
-        let id = response
-            .header("x-ms-request-id")
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .map(str::to_string);
-        // The id goes into the path of every status read: it must be one. The rollback was
-        // accepted all the same: follow the deployment instead, as when no id comes back.
-        let id = match id {
-            Some(id) if !model::operation_id(&id) => {
-                tracing::warn!(
-                    "{} accepted the request (HTTP {}), but its x-ms-request-id {} is not an operation id (hex digits and '-'): following the deployment instead",
-                    response.url.path(),
-                    response.status,
-                    crate::input::shown(&id),
-                );
-                None
-            }
-            id => id,
-        };
-        let mut tracking = self.tracking.borrow_mut();
-        tracking.accepted = true;
-        tracking.operation_done = id.is_none();
-        tracking.operation.clone_from(&id);
+        let id = client::operation_id(response);
+        self.tracking.accepted = true;
+        self.tracking.operation_done = id.is_none();
+        self.tracking.operation.clone_from(&id);
         Ok(id)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    use crate::http::{ClientOptions, TlsOptions, TokenPlacement};
-    use crate::testing::{Shape, arb_document, arb_xml_text, full_document, response, to_xml};
-    use Shape::{Leaf, List, Object};
-    use proptest::prelude::*;
-    use serde_json::Value;
-
-    const ROLE_INSTANCE: Shape = Object(&[
-        ("RoleName", Leaf),
-        ("InstanceName", Leaf),
-        ("InstanceStatus", Leaf),
-        ("InstanceUpgradeDomain", Leaf),
-        ("InstanceFaultDomain", Leaf),
-        ("InstanceSize", Leaf),
-    ]);
-    /// `<Deployment>`: every element the model reads, and counts and dates it does not.
-    const DEPLOYMENT: Shape = Object(&[
-        ("Name", Leaf),
-        ("DeploymentSlot", Leaf),
-        ("PrivateID", Leaf),
-        ("Status", Leaf),
-        ("Label", Leaf),
-        ("Configuration", Leaf),
-        (
-            "RoleInstanceList",
-            Object(&[("RoleInstance", List(&ROLE_INSTANCE))]),
-        ),
-        (
-            "UpgradeStatus",
-            Object(&[
-                ("UpgradeType", Leaf),
-                ("CurrentUpgradeDomainState", Leaf),
-                ("CurrentUpgradeDomain", Leaf),
-            ]),
-        ),
-        ("UpgradeDomainCount", Leaf),
-        ("SdkVersion", Leaf),
-        ("Locked", Leaf),
-        ("RollbackAllowed", Leaf),
-        ("CreatedTime", Leaf),
-        ("LastModifiedTime", Leaf),
-    ]);
-    const ERROR: Shape = Object(&[("Code", Leaf), ("Message", Leaf)]);
-    const OPERATION: Shape = Object(&[
-        ("ID", Leaf),
-        ("Status", Leaf),
-        ("HttpStatusCode", Leaf),
-        ("Error", ERROR),
-    ]);
-
-    fn text() -> BoxedStrategy<Value> {
-        arb_xml_text().prop_map(Value::String).boxed()
-    }
-
-    fn document(name: &str, value: &Value) -> Vec<u8> {
-        format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n{}",
-            to_xml(name, value)
-        )
-        .into_bytes()
-    }
-
-    fn target(mode: Mode, walk_only: bool) -> CloudsvcTarget {
-        let base = Url::parse("https://management.core.invalid").unwrap();
-        let http = HttpClient::new(ClientOptions {
-            base: base.clone(),
-            // Nothing is sent; skipping the system roots keeps each case fast.
-            tls: TlsOptions {
-                insecure: true,
-                ..TlsOptions::default()
-            },
-            token: None,
-            token_placement: TokenPlacement::AUTHORIZATION,
-            redirect_domains: &[],
-            request_timeout: Duration::from_secs(1),
-        })
-        .unwrap();
-        let mut target = CloudsvcTarget::new(
-            CloudsvcClient {
-                http,
-                base,
-                subscription: "0123abcd-0000-4000-8000-0123456789ab".into(),
-            },
-            "svc".into(),
-            Deploy::Slot(Slot::Production),
-            mode,
-            false,
-        );
-        target.walk_only = walk_only;
-        target
-    }
-
-    fn accepted_with(id: &str) -> Response {
-        let mut answer = response(202, b"");
-        answer
-            .headers
-            .insert("x-ms-request-id", id.parse().unwrap());
-        answer
-    }
-
-    /// The text of a leaf as the API would parse it: a number of type `T`, or none.
-    fn number<T: std::str::FromStr>(value: &Value) -> Option<T> {
-        value.as_str()?.trim().parse().ok()
-    }
-
-    #[test]
-    fn the_shapes_name_every_element_the_models_read() {
-        let d: Deployment =
-            model::parse(&document("Deployment", &full_document(&DEPLOYMENT))).unwrap();
-        let o: Operation =
-            model::parse(&document("Operation", &full_document(&OPERATION))).unwrap();
-        for model in [format!("{d:?}"), format!("{o:?}")] {
-            assert!(
-                !model.contains("None"),
-                "an element the shape does not name: {model}"
-            );
-        }
-        assert_eq!(d.role_instance_list.unwrap().role_instances.len(), 1);
-    }
-
-    proptest! {
-        /// Get Deployment with hostile text in every element (counts and upgrade domains
-        /// beyond u32, negative, fractional, 1e300, long strings) is read and judged in every
-        /// state a run can be in, without a panic.
-        #[test]
-        fn hostile_deployments_are_judged(
-            doc in arb_document(&DEPLOYMENT, text),
-            manual in any::<bool>(),
-            walk_only in any::<bool>(),
-            accepted in any::<bool>(),
-        ) {
-            let body = document("Deployment", &doc);
-            let mode = if manual { Mode::Manual } else { Mode::Auto };
-            let mut t = target(mode, walk_only);
-            if accepted {
-                t.accepted(&accepted_with("5250805d51f2bf4fb2b7614bc03870de")).unwrap();
-                t.tracking.borrow_mut().operation_done = true;
-            }
-            let deployment: Deployment = model::parse(&body).unwrap();
-            let snapshot = t.judge(DeploymentState { deployment, retry_after: None });
-            let upgrade = &doc["UpgradeStatus"];
-            let domains = t.deployment_state(&snapshot);
-            prop_assert_eq!(domains.count, number::<u32>(&doc["UpgradeDomainCount"]));
-            let current = number::<u32>(&upgrade["CurrentUpgradeDomain"]);
-            prop_assert_eq!(domains.current.map(|c| c.0), current);
-            if upgrade.is_null() {
-                prop_assert!(!snapshot.moving);
-            } else if !accepted {
-                prop_assert!(matches!(snapshot.phase, Phase::Upgrading | Phase::Unknown));
-            }
-            if snapshot.next_step.is_some() {
-                prop_assert!(manual && accepted && !walk_only && current.is_some());
-            }
-            let _ = t.describe(&snapshot);
-            let _ = t.decide(&snapshot);
-        }
-
-        /// Get Operation Status with hostile text everywhere, `HttpStatusCode` included.
-        #[test]
-        fn hostile_operations_are_judged(
-            doc in arb_document(&OPERATION, text),
-            status in prop::sample::select(&["InProgress", "Succeeded", "Failed", "Other"][..]),
-            keep in any::<bool>(),
-        ) {
-            let mut doc = doc;
-            if keep {
-                doc["Status"] = Value::String(status.into());
-            }
-            let body = document("Operation", &doc);
-            let t = target(Mode::Auto, false);
-            let operation: Operation = model::parse(&body).unwrap();
-            let state = operation.status.clone().unwrap_or_default();
-            let judged = t.judge_operation("5250805d51f2bf4fb2b7614bc03870de", operation, &response(200, &body));
-            match (state.as_str(), judged) {
-                ("Succeeded", None) => {}
-                ("InProgress", Some(s)) => prop_assert!(s.moving && s.phase == Phase::RollingBack),
-                ("Failed", Some(s)) => {
-                    prop_assert_eq!(s.phase, Phase::Failed);
-                    let failure = s.failure.unwrap();
-                    prop_assert_eq!(failure.http_status, number::<u16>(&doc["HttpStatusCode"]));
-                }
-                (_, Some(s)) => prop_assert_eq!(s.phase, Phase::Unknown),
-                (state, None) => prop_assert!(false, "{} ended the operation", state),
-            }
-        }
-
-        /// An `<Error>` answer with hostile text, in any error status.
-        #[test]
-        fn hostile_errors_are_errors(doc in arb_document(&ERROR, text), status in 400u16..600) {
-            let e = target(Mode::Auto, false).error(&response(status, &document("Error", &doc)));
-            prop_assert!([1, 4, 6].contains(&e.exit_code()));
-        }
-    }
-}
+mod tests;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::args::{CloudsvcAction, CloudsvcArgs};
 use super::profile::{self, CloudsvcProfile};
-use super::{CloudsvcClient, CloudsvcTarget};
+use super::{CloudsvcClient, CloudsvcTarget, Purpose};
 use crate::config::{self, Global, Profile, Section};
 use crate::error::Error;
 use crate::http::{ClientOptions, TokenPlacement};
@@ -63,19 +63,22 @@ impl Platform for Cloudsvc {
             },
             &mut warnings,
         )?;
-        let mut target = CloudsvcTarget::new(
+        let target = CloudsvcTarget::new(
             CloudsvcClient {
                 http,
                 base: settings.base,
                 subscription: settings.subscription,
+                service: settings.service,
+                deploy: settings.deploy,
             },
-            settings.service,
-            settings.deploy,
             settings.mode,
             force,
+            // A walk's wait ends with the walk's operation.
+            match action {
+                Action::Step(_) => Purpose::Walk,
+                _ => Purpose::Rollback,
+            },
         );
-        // A walk's wait ends with the walk's operation.
-        target.walk_only = matches!(action, Action::Step(_));
         *label = target.label();
         Ok(Opened {
             target,
