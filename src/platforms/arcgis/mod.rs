@@ -2,7 +2,6 @@
 //! (Check Rollback), the rollback itself, and tokens (generateToken, refreshed while a password
 //! is held). Every answer is checked for ArcGIS's error envelopes, which arrive with HTTP 200.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant, SystemTime};
@@ -37,7 +36,7 @@ pub struct ArcgisClient {
     referer: Option<String>,
     /// Token lifetime to ask for, in minutes.
     token_minutes: u64,
-    expires_at: RefCell<Option<SystemTime>>,
+    expires_at: Option<SystemTime>,
 }
 
 impl ArcgisClient {
@@ -54,7 +53,7 @@ impl ArcgisClient {
             login,
             referer,
             token_minutes,
-            expires_at: RefCell::new(None),
+            expires_at: None,
         }
     }
 
@@ -70,7 +69,7 @@ impl ArcgisClient {
     }
 
     /// generateToken: exchanges the password for a token bound to our referer.
-    async fn generate_token(&self) -> Result<(), Error> {
+    async fn generate_token(&mut self) -> Result<(), Error> {
         let Some(login) = &self.login else {
             return Ok(());
         };
@@ -98,7 +97,7 @@ impl ArcgisClient {
             }),
             other => other,
         })?;
-        *self.expires_at.borrow_mut() = Some(expires_at);
+        self.expires_at = Some(expires_at);
         self.http.set_token(Secret::new(token));
         tracing::info!(
             "generated a token for {} ({} minutes asked)",
@@ -109,11 +108,11 @@ impl ArcgisClient {
     }
 
     /// Makes sure a held password has produced a token that is not about to expire.
-    async fn ensure_token(&self) -> Result<(), Error> {
+    async fn ensure_token(&mut self) -> Result<(), Error> {
         if self.login.is_none() {
             return Ok(());
         }
-        let due = match *self.expires_at.borrow() {
+        let due = match self.expires_at {
             None => true,
             Some(at) => at
                 .checked_sub(REFRESH_MARGIN)
@@ -128,7 +127,7 @@ impl ArcgisClient {
 
     /// One admin call; a token refused as expired or invalid is regenerated once.
     pub async fn call(
-        &self,
+        &mut self,
         path: &str,
         fields: Vec<(&'static str, Field)>,
     ) -> Result<(Value, Response), Error> {
@@ -590,7 +589,7 @@ fn message_key(message: &JobMessage) -> u64 {
 pub struct ArcgisTarget {
     pub client: ArcgisClient,
     pub to: Option<Choice>,
-    tracking: RefCell<Tracking>,
+    tracking: Tracking,
 }
 
 impl ArcgisTarget {
@@ -598,12 +597,12 @@ impl ArcgisTarget {
         Self {
             client,
             to,
-            tracking: RefCell::default(),
+            tracking: Tracking::default(),
         }
     }
 
     /// Check Rollback.
-    pub async fn options(&self) -> Result<(Vec<RollbackOption>, Value), Error> {
+    pub async fn options(&mut self) -> Result<(Vec<RollbackOption>, Value), Error> {
         let (value, _) = self
             .client
             .call("/admin/system/upgrades/checkRollback", Vec::new())
@@ -611,8 +610,8 @@ impl ArcgisTarget {
         Ok((parse_options(&value)?, value))
     }
 
-    fn judge(&self, job: Job, detail: Value) -> Snapshot {
-        let mut t = self.tracking.borrow_mut();
+    fn judge(&mut self, job: Job, detail: Value) -> Snapshot {
+        let t = &mut self.tracking;
         let newest = job.newest;
         let first_look = t.baseline.is_none();
         if first_look {
@@ -739,7 +738,7 @@ impl ArcgisTarget {
 
     /// While a rollback runs, pods restart: an error is a reason to look again, not to stop.
     fn unavailable(&self, error: &Error) -> Snapshot {
-        let t = self.tracking.borrow();
+        let t = &self.tracking;
         Snapshot {
             phase: Phase::RollingBack,
             platform_state: None,
@@ -757,7 +756,7 @@ impl ArcgisTarget {
     }
 
     fn ran_for(&self) -> String {
-        match self.tracking.borrow().accepted_at {
+        match self.tracking.accepted_at {
             Some(at) => format!(
                 "the rollback job had run for {} and continues on the ArcGIS deployment",
                 humantime::format_duration(Duration::from_secs(at.elapsed().as_secs()))
@@ -789,7 +788,7 @@ impl Rollback for ArcgisTarget {
 
     async fn read(&mut self) -> Result<Snapshot, Error> {
         let waiting = {
-            let t = self.tracking.borrow();
+            let t = &self.tracking;
             t.accepted_at.is_some() || t.expected
         };
         let (mut value, _) = match self.client.call("/admin/system/upgrades", Vec::new()).await {
@@ -825,7 +824,6 @@ impl Rollback for ArcgisTarget {
             Phase::RolledBack if !matches!(self.to, Some(Choice::Id(_))) => {
                 let done = self
                     .tracking
-                    .borrow()
                     .last_rollback
                     .as_ref()
                     .map(|m| format!(" ({} at {})", m.text, m.stamp))
@@ -853,7 +851,7 @@ impl Rollback for ArcgisTarget {
     }
 
     fn expect_rollback(&mut self) -> bool {
-        let mut t = self.tracking.borrow_mut();
+        let t = &mut self.tracking;
         t.expected = true;
         t.unseen_rounds = 0;
         true
@@ -866,12 +864,12 @@ impl Rollback for ArcgisTarget {
         if !chosen.id.starts_with("pat_") {
             tracing::warn!("{} does not look like a patch id (pat_…)", chosen.id);
         }
-        self.tracking.borrow_mut().chosen = Some(chosen);
+        self.tracking.chosen = Some(chosen);
         Ok(())
     }
 
     fn describe(&self, snapshot: &Snapshot) -> String {
-        let t = self.tracking.borrow();
+        let t = &self.tracking;
         // The server's words stay on their own line: a newline in them cannot fake another.
         let target = t.chosen.as_ref().map(|c| c.line()).unwrap_or_default();
         format!(
@@ -885,7 +883,6 @@ impl Rollback for ArcgisTarget {
     fn rollback_request(&self) -> Request {
         let id = self
             .tracking
-            .borrow()
             .chosen
             .as_ref()
             .map(|c| c.id.clone())
@@ -925,7 +922,7 @@ impl Rollback for ArcgisTarget {
             ),
             Ok(_) => {}
         }
-        let mut t = self.tracking.borrow_mut();
+        let t = &mut self.tracking;
         t.accepted_at = Some(Instant::now());
         t.unseen_rounds = 0;
         Ok(None)
@@ -933,7 +930,6 @@ impl Rollback for ArcgisTarget {
 
     async fn settled_version(&mut self) -> Option<String> {
         self.tracking
-            .borrow()
             .chosen
             .as_ref()
             .and_then(RollbackOption::version_build)
@@ -990,7 +986,7 @@ mod tests {
             let _ = envelope(&response(200, doc.to_string().as_bytes()));
             let _ = parse_options(&doc);
             let job = serde_json::json!({ "status": status });
-            let t = target();
+            let mut t = target();
             let mut job = job;
             if let Ok(parsed) = parse_job(&mut job, "u") {
                 let _ = t.judge(parsed, job.clone());
