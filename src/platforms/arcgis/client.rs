@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::model::{integer, time_from_ms};
+use super::model::{TokenAnswer, text};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Body, Field, HttpClient, Request, Response, Secret};
 
@@ -148,12 +148,8 @@ impl ArcgisClient {
 /// The token of a generateToken answer and when it expires: `expires` (or `expiration`) in
 /// epoch milliseconds, else an hour from now when it is missing or no time (negative, 1e300).
 pub(super) fn token_answer(response: &Response) -> Result<(String, SystemTime), Error> {
-    let value = envelope(response)?;
-    let Some(token) = value
-        .get("token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-    else {
+    let answer = TokenAnswer::read(&envelope(response)?);
+    let Some(token) = answer.token() else {
         return Err(Error::unexpected(format!(
             "generateToken answered without a token: {}",
             excerpt(&response.body, 200)
@@ -163,25 +159,14 @@ pub(super) fn token_answer(response: &Response) -> Result<(String, SystemTime), 
     crate::input::plain_secret(token, "the token generateToken answered")
         .map_err(|e| Error::unexpected(e.to_string()))?;
     let now = SystemTime::now();
-    let expires_at = value
-        .get("expires")
-        .or_else(|| value.get("expiration"))
-        .and_then(integer)
-        .and_then(time_from_ms)
+    let expires_at = answer
+        .expires_at()
         .unwrap_or_else(|| now.checked_add(Duration::from_secs(3600)).unwrap_or(now));
     Ok((token.to_string(), expires_at))
 }
 
 pub(super) fn is_token_code(problem: &Problem) -> bool {
     matches!(problem.platform_code.as_deref(), Some("498" | "499"))
-}
-
-fn code_text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
 }
 
 /// The JSON of an answer, or the error it holds: HTTP status, then both error envelopes.
@@ -209,7 +194,7 @@ pub fn envelope(response: &Response) -> Result<Value, Error> {
             if !details.is_empty() {
                 message.push_str(&format!(" ({})", details.join("; ")));
             }
-            (code_text(error.get("code")), Some(message))
+            (error.get("code").and_then(text), Some(message))
         }
         Some(Value::Object(map)) if map.get("status").and_then(Value::as_str) == Some("error") => {
             let messages: Vec<String> = map
@@ -226,7 +211,7 @@ pub fn envelope(response: &Response) -> Result<Value, Error> {
             } else {
                 messages.join("; ")
             };
-            (code_text(map.get("code")), Some(message))
+            (map.get("code").and_then(text), Some(message))
         }
         _ => (None, None),
     };

@@ -1,8 +1,12 @@
-//! The documents the admin API answers: the upgrades job (its messages cut down to the last
-//! [`MAX_MESSAGES`]), Check Rollback's options, and the leniency ArcGIS's numbers and dates need.
+//! The documents the admin API answers, as serde models: the upgrades job (its messages cut down
+//! to the last [`MAX_MESSAGES`]), Check Rollback's options and generateToken's answer. ArcGIS
+//! writes numbers as strings too, dates beyond any calendar and fields of any type, so each
+//! field is a [`Loose`] leaf, read as what it turns out to be rather than refused.
 
 use std::time::{Duration, SystemTime};
 
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::error::{Error, excerpt};
@@ -23,7 +27,7 @@ fn epoch_ms(value: &Value) -> Option<i64> {
 
 /// An integer as ArcGIS writes one: a number without a fraction that fits in `i64`, or such a
 /// number in a string. `2.5`, `1e300` and `"soon"` are none.
-pub(super) fn integer(value: &Value) -> Option<i64> {
+fn integer(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64().or_else(|| {
             let f = n.as_f64()?;
@@ -36,7 +40,7 @@ pub(super) fn integer(value: &Value) -> Option<i64> {
 }
 
 /// Epoch milliseconds as a time, when the clock can hold it (not before 1970).
-pub(super) fn time_from_ms(ms: i64) -> Option<SystemTime> {
+fn time_from_ms(ms: i64) -> Option<SystemTime> {
     SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(u64::try_from(ms).ok()?))
 }
 
@@ -59,6 +63,122 @@ fn when_label(value: &Value) -> String {
             excerpt(raw.as_bytes(), 40)
         }
     }
+}
+
+/// A name, version or code: a non-empty string, or a number as written.
+pub(super) fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A field as the server wrote it, whatever its type: `None` only when it is absent.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Loose(Option<Value>);
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Not `Option<Value>`, which reads `null` as absent: a `when` of null is shown as such,
+        // and an `expires` of null is not replaced by `expiration`.
+        Value::deserialize(deserializer).map(|value| Self(Some(value)))
+    }
+}
+
+impl Loose {
+    fn value(&self) -> Option<&Value> {
+        self.0.as_ref()
+    }
+
+    /// A string, and nothing else.
+    fn as_str(&self) -> Option<&str> {
+        self.value()?.as_str()
+    }
+
+    /// See [`integer`].
+    fn integer(&self) -> Option<i64> {
+        integer(self.value()?)
+    }
+
+    /// See [`text`].
+    fn text(&self) -> Option<String> {
+        text(self.value()?)
+    }
+
+    /// See [`epoch_ms`].
+    fn epoch_ms(&self) -> Option<i64> {
+        epoch_ms(self.value()?)
+    }
+
+    /// See [`when_label`]; "no time" when absent.
+    fn when_label(&self) -> String {
+        self.value()
+            .map(when_label)
+            .unwrap_or_else(|| "no time".into())
+    }
+
+    /// This field when present, else `other`.
+    fn or<'a>(&'a self, other: &'a Self) -> &'a Self {
+        if self.0.is_some() { self } else { other }
+    }
+}
+
+/// `T` read from `value` when it is an object; anything else reads as every field absent
+/// (serde would take a list's items for the fields, in order).
+fn fields_of<T: DeserializeOwned + Default>(value: &Value) -> T {
+    match value {
+        // Every field is `Loose`, which reads anything: an object always reads.
+        Value::Object(_) => T::deserialize(value).unwrap_or_default(),
+        _ => T::default(),
+    }
+}
+
+/// generateToken's answer: `{"token":"…","expires":<epoch ms>,"ssl":true}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct TokenAnswer {
+    token: Loose,
+    expires: Loose,
+    /// What the Python API reads when `expires` is absent.
+    expiration: Loose,
+}
+
+impl TokenAnswer {
+    pub fn read(value: &Value) -> Self {
+        fields_of(value)
+    }
+
+    /// The token, when it is a non-empty string.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_str().filter(|t| !t.is_empty())
+    }
+
+    /// When the token expires (`expires`, else `expiration`, in epoch milliseconds), when that
+    /// is a time the clock can hold.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires
+            .or(&self.expiration)
+            .integer()
+            .and_then(time_from_ms)
+    }
+}
+
+/// One message of the upgrades job: `{"message":"…","when":<epoch ms>,"code":<int>}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MessageFields {
+    message: Loose,
+    when: Loose,
+    code: Loose,
+}
+
+/// `status` of the upgrades resource, but its messages: `{"state":S,"code":N,…}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct StatusFields {
+    state: Loose,
+    code: Loose,
 }
 
 /// Job messages kept from one reading: a job can log without end, memory must not grow with it.
@@ -89,18 +209,22 @@ pub(super) struct Job {
     pub rollback: Option<JobMessage>,
 }
 
-fn job_message(m: &Value) -> JobMessage {
-    JobMessage {
-        text: m
-            .get("message")
-            .and_then(Value::as_str)
-            .map_or_else(|| m.to_string(), str::to_string),
-        when: m.get("when").and_then(epoch_ms),
-        stamp: m
-            .get("when")
-            .map(when_label)
-            .unwrap_or_else(|| "no time".into()),
-        code: m.get("code").and_then(integer),
+impl JobMessage {
+    /// `item` as shown; one that is no message object is shown as the server wrote it.
+    fn read(item: &Value) -> Self {
+        Self::new(item, &fields_of(item))
+    }
+
+    fn new(item: &Value, fields: &MessageFields) -> Self {
+        Self {
+            text: fields
+                .message
+                .as_str()
+                .map_or_else(|| item.to_string(), str::to_string),
+            when: fields.when.epoch_ms(),
+            stamp: fields.when.when_label(),
+            code: fields.code.integer(),
+        }
     }
 }
 
@@ -119,28 +243,25 @@ pub(super) fn parse_job(value: &mut Value, url: &str) -> Result<Job, Error> {
     let mut messages = Vec::new();
     if let Some(items) = status.get_mut("messages").and_then(Value::as_array_mut) {
         for item in items.iter() {
-            let when = item.get("when").and_then(epoch_ms);
-            newest = newest.max(when);
-            if item.get("code").and_then(integer) == Some(ROLLBACK_STARTED) {
-                rollback = Some(job_message(item));
+            let fields: MessageFields = fields_of(item);
+            newest = newest.max(fields.when.epoch_ms());
+            if fields.code.integer() == Some(ROLLBACK_STARTED) {
+                rollback = Some(JobMessage::new(item, &fields));
             }
         }
         dropped = items.len().saturating_sub(MAX_MESSAGES);
         items.drain(..dropped);
-        messages = items.iter().map(job_message).collect();
+        messages = items.iter().map(JobMessage::read).collect();
     }
     if dropped > 0
         && let Some(map) = status.as_object_mut()
     {
         map.insert("messages_dropped".into(), dropped.into());
     }
+    let fields: StatusFields = fields_of(status);
     Ok(Job {
-        state: status
-            .get("state")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
-        code: status.get("code").and_then(integer),
+        state: fields.state.as_str().unwrap_or("").to_string(),
+        code: fields.code.integer(),
         messages,
         dropped,
         newest,
@@ -186,17 +307,28 @@ impl RollbackOption {
     }
 }
 
-fn text_field(item: &Value, key: &str) -> Option<String> {
-    match item.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+/// Check Rollback's answer: `{"updates":[…]}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CheckRollback {
+    updates: Loose,
+}
+
+/// One of Check Rollback's `updates`; the rest of it (description, containers, …) is not read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Update {
+    id: Loose,
+    name: Loose,
+    version: Loose,
+    build: Loose,
+    update_type: Loose,
 }
 
 /// The `updates` of Check Rollback.
 pub fn parse_options(value: &Value) -> Result<Vec<RollbackOption>, Error> {
-    let Some(updates) = value.get("updates").and_then(Value::as_array) else {
+    let answer: CheckRollback = fields_of(value);
+    let Some(updates) = answer.updates.value().and_then(Value::as_array) else {
         return Err(Error::unexpected(format!(
             "checkRollback answered without an updates list: {}",
             excerpt(value.to_string().as_bytes(), 200)
@@ -205,12 +337,13 @@ pub fn parse_options(value: &Value) -> Result<Vec<RollbackOption>, Error> {
     Ok(updates
         .iter()
         .filter_map(|item| {
+            let update: Update = fields_of(item);
             Some(RollbackOption {
-                id: text_field(item, "id")?,
-                name: text_field(item, "name"),
-                version: text_field(item, "version"),
-                build: text_field(item, "build"),
-                update_type: text_field(item, "updateType"),
+                id: update.id.text()?,
+                name: update.name.text(),
+                version: update.version.text(),
+                build: update.build.text(),
+                update_type: update.update_type.text(),
             })
         })
         .collect())
