@@ -1,566 +1,38 @@
-//! ArcGIS Enterprise on Kubernetes, Administrator API: the upgrades job, the rollback options
-//! (Check Rollback), the rollback itself, and tokens (generateToken, refreshed while a password
-//! is held). Every answer is checked for ArcGIS's error envelopes, which arrive with HTTP 200.
+//! ArcGIS Enterprise on Kubernetes: one deployment's patch rollback. [`ArcgisTarget`] judges the
+//! upgrades job into a [`Snapshot`] (is it our rollback, which messages are new) and implements
+//! [`Rollback`]; the requests, tokens and error envelopes are the client's ([`client`]), the
+//! documents' reading the model's ([`model`]), `--to` the choice's ([`choice`]).
 
 pub mod args;
+mod choice;
+mod client;
+mod model;
 mod open;
 mod profile;
-pub use open::Arcgis;
-use std::cell::RefCell;
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::{Decision, Listing, Phase, Rollback, Snapshot};
-use crate::error::{Error, Problem, excerpt};
-use crate::http::{Body, Delivery, Field, HttpClient, Request, RequestRecord, Response, Secret};
-use crate::output::one_line;
+pub use choice::Choice;
+pub use client::{ArcgisClient, Login};
+pub use model::RollbackOption;
+pub use open::Arcgis;
 
-/// Message code of "rollback started" in the upgrades job.
-const ROLLBACK_STARTED: i64 = 2072;
+use super::{Decision, Listing, Phase, Rollback, Snapshot};
+use crate::error::{Error, Problem};
+use crate::http::{Delivery, Field, Request, RequestRecord, Response};
+use crate::output::one_line;
+use choice::choose;
+use client::{envelope, is_token_code};
+use model::{Job, JobMessage, MAX_MESSAGES, parse_job, parse_options};
+
 /// Polls after our rollback was accepted in which the job may not show yet.
 const GRACE_ROUNDS: u32 = 3;
-/// Regenerate a token this long before it expires.
-const REFRESH_MARGIN: Duration = Duration::from_secs(300);
-
-/// A built-in account whose password the tool exchanges for tokens.
-pub struct Login {
-    pub username: String,
-    pub password: Secret,
-}
-
-/// The client for one deployment: `URL` is `https://HOST/CONTEXT`.
-pub struct ArcgisClient {
-    pub http: HttpClient,
-    url: String,
-    login: Option<Login>,
-    /// The referer a generated token is bound to (the origin of `URL`).
-    referer: Option<String>,
-    /// Token lifetime to ask for, in minutes.
-    token_minutes: u64,
-    expires_at: RefCell<Option<SystemTime>>,
-}
-
-impl ArcgisClient {
-    /// `wait` is the run's `--timeout`: a generated token should outlive it.
-    pub fn new(http: HttpClient, url: &Url, login: Option<Login>, wait: Duration) -> Self {
-        let referer = login.as_ref().map(|_| url.origin().ascii_serialization());
-        let token_minutes = wait
-            .saturating_add(Duration::from_secs(15 * 60))
-            .as_secs()
-            .div_ceil(60);
-        Self {
-            http,
-            url: url.as_str().trim_end_matches('/').to_string(),
-            login,
-            referer,
-            token_minutes,
-            expires_at: RefCell::new(None),
-        }
-    }
-
-    fn request(&self, path: &str, mut fields: Vec<(&'static str, Field)>) -> Request {
-        fields.push(("f", Field::Plain("json".into())));
-        // The URL was validated and every path here is fixed, so it parses.
-        let url = Url::parse(&format!("{}{path}", self.url)).expect("a valid ArcGIS URL");
-        let mut request = Request::new(Method::POST, url).body(Body::Form(fields));
-        if let Some(referer) = &self.referer {
-            request = request.header("Referer", referer.clone());
-        }
-        request
-    }
-
-    /// generateToken: exchanges the password for a token bound to our referer.
-    async fn generate_token(&self) -> Result<(), Error> {
-        let Some(login) = &self.login else {
-            return Ok(());
-        };
-        let referer = self.referer.clone().unwrap_or_default();
-        let request = self
-            .request(
-                "/sharing/rest/generateToken",
-                vec![
-                    ("username", Field::Plain(login.username.clone())),
-                    ("password", Field::Secret(login.password.clone())),
-                    ("client", Field::Plain("referer".into())),
-                    ("referer", Field::Plain(referer)),
-                    ("expiration", Field::Plain(self.token_minutes.to_string())),
-                ],
-            )
-            .without_token();
-        let response = self.http.read(&request).await?;
-        let (token, expires_at) = token_answer(&response).map_err(|e| match e {
-            Error::Platform(p) | Error::Auth(p) => Error::Auth(Problem {
-                message: format!(
-                    "generateToken refused the credentials of {}: {}",
-                    login.username, p.message
-                ),
-                ..p
-            }),
-            other => other,
-        })?;
-        *self.expires_at.borrow_mut() = Some(expires_at);
-        self.http.set_token(Secret::new(token));
-        tracing::info!(
-            "generated a token for {} ({} minutes asked)",
-            login.username,
-            self.token_minutes
-        );
-        Ok(())
-    }
-
-    /// Makes sure a held password has produced a token that is not about to expire.
-    async fn ensure_token(&self) -> Result<(), Error> {
-        if self.login.is_none() {
-            return Ok(());
-        }
-        let due = match *self.expires_at.borrow() {
-            None => true,
-            Some(at) => at
-                .checked_sub(REFRESH_MARGIN)
-                .is_none_or(|at| SystemTime::now() >= at),
-        };
-        if due {
-            self.generate_token().await
-        } else {
-            Ok(())
-        }
-    }
-
-    /// One admin call; a token refused as expired or invalid is regenerated once.
-    pub async fn call(
-        &self,
-        path: &str,
-        fields: Vec<(&'static str, Field)>,
-    ) -> Result<(Value, Response), Error> {
-        self.ensure_token().await?;
-        let response = self.http.read(&self.request(path, fields.clone())).await?;
-        match envelope(&response) {
-            Err(Error::Auth(p)) if self.login.is_some() && is_token_code(&p) => {
-                tracing::info!(
-                    "the token was refused ({}); generating a new one",
-                    p.message
-                );
-                self.generate_token().await?;
-                let response = self.http.read(&self.request(path, fields)).await?;
-                envelope(&response).map(|value| (value, response))
-            }
-            other => other.map(|value| (value, response)),
-        }
-    }
-
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-}
-
-/// The token of a generateToken answer and when it expires: `expires` (or `expiration`) in
-/// epoch milliseconds, else an hour from now when it is missing or no time (negative, 1e300).
-fn token_answer(response: &Response) -> Result<(String, SystemTime), Error> {
-    let value = envelope(response)?;
-    let Some(token) = value
-        .get("token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-    else {
-        return Err(Error::unexpected(format!(
-            "generateToken answered without a token: {}",
-            excerpt(&response.body, 200)
-        )));
-    };
-    // It goes into a header: nothing is sent with a token that cannot be one.
-    crate::input::plain_secret(token, "the token generateToken answered")
-        .map_err(|e| Error::unexpected(e.to_string()))?;
-    let now = SystemTime::now();
-    let expires_at = value
-        .get("expires")
-        .or_else(|| value.get("expiration"))
-        .and_then(integer)
-        .and_then(time_from_ms)
-        .unwrap_or_else(|| now.checked_add(Duration::from_secs(3600)).unwrap_or(now));
-    Ok((token.to_string(), expires_at))
-}
-
-fn is_token_code(problem: &Problem) -> bool {
-    matches!(problem.platform_code.as_deref(), Some("498" | "499"))
-}
-
-/// A message's `when` as a key to order messages by: epoch milliseconds, with numbers beyond
-/// the range of `i64` (1e300) saturated so that they still sort last (or first).
-fn epoch_ms(value: &Value) -> Option<i64> {
-    match value {
-        // `as` saturates; JSON has no NaN.
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// An integer as ArcGIS writes one: a number without a fraction that fits in `i64`, or such a
-/// number in a string. `2.5`, `1e300` and `"soon"` are none.
-fn integer(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            let f = n.as_f64()?;
-            // i64::MAX as f64 rounds up to 2^63, which is out of range: hence `<`.
-            (f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64).then_some(f as i64)
-        }),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// Epoch milliseconds as a time, when the clock can hold it (not before 1970).
-fn time_from_ms(ms: i64) -> Option<SystemTime> {
-    SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(u64::try_from(ms).ok()?))
-}
-
-/// The first millisecond of the year 10000: RFC 3339 has four-digit years.
-const YEAR_10000_MS: i64 = 253_402_300_800_000;
-
-/// A message's `when` for people: RFC 3339 for a date from 1970 to 9999, else the raw value
-/// (shortened) as the server wrote it.
-fn when_label(value: &Value) -> String {
-    match integer(value)
-        .filter(|ms| (0..YEAR_10000_MS).contains(ms))
-        .and_then(time_from_ms)
-    {
-        Some(at) => humantime::format_rfc3339_seconds(at).to_string(),
-        None => {
-            let raw = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            excerpt(raw.as_bytes(), 40)
-        }
-    }
-}
-
-fn code_text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
-}
-
-/// The JSON of an answer, or the error it holds: HTTP status, then both error envelopes.
-pub fn envelope(response: &Response) -> Result<Value, Error> {
-    let path = response.url.path();
-    let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
-    let (code, message) = match &parsed {
-        Some(Value::Object(map)) if map.get("error").is_some_and(Value::is_object) => {
-            let error = &map["error"];
-            let mut message = error
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("no message")
-                .to_string();
-            let details: Vec<&str> = error
-                .get("details")
-                .and_then(Value::as_array)
-                .map(|d| {
-                    d.iter()
-                        .filter_map(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if !details.is_empty() {
-                message.push_str(&format!(" ({})", details.join("; ")));
-            }
-            (code_text(error.get("code")), Some(message))
-        }
-        Some(Value::Object(map)) if map.get("status").and_then(Value::as_str) == Some("error") => {
-            let messages: Vec<String> = map
-                .get("messages")
-                .and_then(Value::as_array)
-                .map(|m| {
-                    m.iter()
-                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let message = if messages.is_empty() {
-                "no message".to_string()
-            } else {
-                messages.join("; ")
-            };
-            (code_text(map.get("code")), Some(message))
-        }
-        _ => (None, None),
-    };
-    let status = response.status;
-    if let Some(message) = message {
-        let text = match &code {
-            Some(code) => format!("{path} answered error {code}: {message}"),
-            None => format!("{path} answered an error: {message}"),
-        };
-        let problem = Problem::new(text).with_code(code.clone());
-        let problem = if (200..300).contains(&status) {
-            problem
-        } else {
-            problem.with_status(status)
-        };
-        return Err(match code.as_deref() {
-            Some("498" | "499" | "401" | "403") => Error::Auth(problem),
-            _ if matches!(status, 401 | 403) => Error::Auth(problem),
-            _ if (200..300).contains(&status) => Error::Platform(problem),
-            _ => Error::from_http_status(status, problem),
-        });
-    }
-    if !(200..300).contains(&status) {
-        let text = format!(
-            "{path} answered HTTP {status}: {}",
-            excerpt(&response.body, 200)
-        );
-        return Err(Error::from_http_status(status, Problem::new(text)));
-    }
-    parsed.ok_or_else(|| {
-        Error::unexpected(format!(
-            "{path} answered something that is not JSON (a login or proxy page?): {}",
-            excerpt(&response.body, 200)
-        ))
-    })
-}
-
-/// Job messages kept from one reading: a job can log without end, memory must not grow with it.
-pub const MAX_MESSAGES: usize = 500;
-
-/// One message of the upgrades job.
-#[derive(Debug, Clone, Hash)]
-struct JobMessage {
-    text: String,
-    when: Option<i64>,
-    /// `when` as shown: a date, or the raw value when it is none.
-    stamp: String,
-    code: Option<i64>,
-}
-
-/// `status` of the upgrades resource.
-#[derive(Debug)]
-struct Job {
-    state: String,
-    code: Option<i64>,
-    /// The last [`MAX_MESSAGES`] messages, in the server's order.
-    messages: Vec<JobMessage>,
-    /// Messages before those, not kept.
-    dropped: usize,
-    /// The newest `when` among all messages, kept or not.
-    newest: Option<i64>,
-    /// The last "rollback started" message (code 2072), kept or not.
-    rollback: Option<JobMessage>,
-}
-
-fn job_message(m: &Value) -> JobMessage {
-    JobMessage {
-        text: m
-            .get("message")
-            .and_then(Value::as_str)
-            .map_or_else(|| m.to_string(), str::to_string),
-        when: m.get("when").and_then(epoch_ms),
-        stamp: m
-            .get("when")
-            .map(when_label)
-            .unwrap_or_else(|| "no time".into()),
-        code: m.get("code").and_then(integer),
-    }
-}
-
-/// Reads the job, and cuts the document's message list down to the last [`MAX_MESSAGES`],
-/// saying how many went (`status.messages_dropped`), so that what is kept stays small.
-fn parse_job(value: &mut Value, url: &str) -> Result<Job, Error> {
-    let Some(status) = value.get_mut("status").filter(|s| s.is_object()) else {
-        return Err(Error::unexpected(format!(
-            "{url}/admin/system/upgrades answered without a status object: {}",
-            excerpt(value.to_string().as_bytes(), 200)
-        )));
-    };
-    let mut newest = None;
-    let mut rollback = None;
-    let mut dropped = 0;
-    let mut messages = Vec::new();
-    if let Some(items) = status.get_mut("messages").and_then(Value::as_array_mut) {
-        for item in items.iter() {
-            let when = item.get("when").and_then(epoch_ms);
-            newest = newest.max(when);
-            if item.get("code").and_then(integer) == Some(ROLLBACK_STARTED) {
-                rollback = Some(job_message(item));
-            }
-        }
-        dropped = items.len().saturating_sub(MAX_MESSAGES);
-        items.drain(..dropped);
-        messages = items.iter().map(job_message).collect();
-    }
-    if dropped > 0
-        && let Some(map) = status.as_object_mut()
-    {
-        map.insert("messages_dropped".into(), dropped.into());
-    }
-    Ok(Job {
-        state: status
-            .get("state")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
-        code: status.get("code").and_then(integer),
-        messages,
-        dropped,
-        newest,
-        rollback,
-    })
-}
-
-/// A version the deployment can roll back to.
-#[derive(Debug, Clone)]
-pub struct RollbackOption {
-    pub id: String,
-    pub name: Option<String>,
-    pub version: Option<String>,
-    pub build: Option<String>,
-    pub update_type: Option<String>,
-}
-
-impl RollbackOption {
-    /// `10.9.0.505`: version and build, or whichever is known.
-    pub fn version_build(&self) -> Option<String> {
-        match (&self.version, &self.build) {
-            (Some(v), Some(b)) if v.ends_with(&format!(".{b}")) => Some(v.clone()),
-            (Some(v), Some(b)) => Some(format!("{v}.{b}")),
-            (Some(v), None) => Some(v.clone()),
-            (None, Some(b)) => Some(b.clone()),
-            (None, None) => None,
-        }
-    }
-
-    /// One line for lists.
-    pub fn line(&self) -> String {
-        let mut text = self.id.clone();
-        if let Some(v) = self.version_build() {
-            text.push_str(&format!("  {v}"));
-        }
-        if let Some(t) = &self.update_type {
-            text.push_str(&format!("  {t}"));
-        }
-        if let Some(n) = &self.name {
-            text.push_str(&format!("  {n}"));
-        }
-        text
-    }
-}
-
-fn text_field(item: &Value, key: &str) -> Option<String> {
-    match item.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// The `updates` of Check Rollback.
-pub fn parse_options(value: &Value) -> Result<Vec<RollbackOption>, Error> {
-    let Some(updates) = value.get("updates").and_then(Value::as_array) else {
-        return Err(Error::unexpected(format!(
-            "checkRollback answered without an updates list: {}",
-            excerpt(value.to_string().as_bytes(), 200)
-        )));
-    };
-    Ok(updates
-        .iter()
-        .filter_map(|item| {
-            Some(RollbackOption {
-                id: text_field(item, "id")?,
-                name: text_field(item, "name"),
-                version: text_field(item, "version"),
-                build: text_field(item, "build"),
-                update_type: text_field(item, "updateType"),
-            })
-        })
-        .collect())
-}
-
-/// `--to`: an option's id, or the newest option.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Choice {
-    Previous,
-    Id(String),
-}
-
-impl Choice {
-    pub fn parse(value: &str) -> Result<Self, String> {
-        let value = value.trim();
-        if value.eq_ignore_ascii_case("previous") {
-            return Ok(Self::Previous);
-        }
-        if value.is_empty()
-            || value.len() > crate::input::MAX_VALUE
-            || value.chars().any(|c| c.is_control())
-        {
-            return Err(format!(
-                "--to {}: expected an id from `rollback arcgis targets`, or previous",
-                crate::input::shown(value)
-            ));
-        }
-        Ok(Self::Id(value.to_string()))
-    }
-}
-
-/// Picks the option `choice` names; exit 3 (listing the options) when there is none.
-pub fn choose(
-    options: &[RollbackOption],
-    choice: &Choice,
-    url: &str,
-) -> Result<RollbackOption, Error> {
-    let listing = || {
-        options
-            .iter()
-            .map(RollbackOption::line)
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    if options.is_empty() {
-        return Err(Error::NothingToRollBack(Problem::new(format!(
-            "no patch is installed on {url}: Check Rollback lists no version to roll back to"
-        ))));
-    }
-    match choice {
-        Choice::Id(id) if id.starts_with("rel_") => Err(Error::Usage(format!(
-            "--to {id}: that is a release; only patches can be rolled back"
-        ))),
-        Choice::Id(id) => options
-            .iter()
-            .find(|o| o.id == *id)
-            .cloned()
-            .ok_or_else(|| {
-                Error::NothingToRollBack(Problem::new(format!(
-                    "{id} is not among the versions {url} can roll back to: {}",
-                    listing()
-                )))
-            }),
-        Choice::Previous => {
-            let build = |o: &RollbackOption| {
-                o.build
-                    .as_deref()
-                    .and_then(|b| b.trim().parse::<u64>().ok())
-            };
-            let newest = options.iter().filter_map(build).max();
-            let candidates: Vec<&RollbackOption> =
-                options.iter().filter(|o| build(o) == newest).collect();
-            match (newest, candidates.as_slice()) {
-                (Some(_), [only]) if options.iter().all(|o| build(o).is_some()) => {
-                    Ok((*only).clone())
-                }
-                _ => Err(Error::NothingToRollBack(Problem::new(format!(
-                    "cannot tell which version is the previous one (builds missing or equal); pick one with --to: {}",
-                    listing()
-                )))),
-            }
-        }
-    }
-}
 
 #[derive(Debug, Default)]
 struct Tracking {
@@ -594,7 +66,7 @@ fn message_key(message: &JobMessage) -> u64 {
 pub struct ArcgisTarget {
     pub client: ArcgisClient,
     pub to: Option<Choice>,
-    tracking: RefCell<Tracking>,
+    tracking: Tracking,
 }
 
 impl ArcgisTarget {
@@ -602,12 +74,12 @@ impl ArcgisTarget {
         Self {
             client,
             to,
-            tracking: RefCell::default(),
+            tracking: Tracking::default(),
         }
     }
 
     /// Check Rollback.
-    pub async fn options(&self) -> Result<(Vec<RollbackOption>, Value), Error> {
+    pub async fn options(&mut self) -> Result<(Vec<RollbackOption>, Value), Error> {
         let (value, _) = self
             .client
             .call("/admin/system/upgrades/checkRollback", Vec::new())
@@ -615,8 +87,8 @@ impl ArcgisTarget {
         Ok((parse_options(&value)?, value))
     }
 
-    fn judge(&self, job: Job, detail: Value) -> Snapshot {
-        let mut t = self.tracking.borrow_mut();
+    fn judge(&mut self, job: Job, detail: Value) -> Snapshot {
+        let t = &mut self.tracking;
         let newest = job.newest;
         let first_look = t.baseline.is_none();
         if first_look {
@@ -743,7 +215,7 @@ impl ArcgisTarget {
 
     /// While a rollback runs, pods restart: an error is a reason to look again, not to stop.
     fn unavailable(&self, error: &Error) -> Snapshot {
-        let t = self.tracking.borrow();
+        let t = &self.tracking;
         Snapshot {
             phase: Phase::RollingBack,
             platform_state: None,
@@ -761,7 +233,7 @@ impl ArcgisTarget {
     }
 
     fn ran_for(&self) -> String {
-        match self.tracking.borrow().accepted_at {
+        match self.tracking.accepted_at {
             Some(at) => format!(
                 "the rollback job had run for {} and continues on the ArcGIS deployment",
                 humantime::format_duration(Duration::from_secs(at.elapsed().as_secs()))
@@ -793,7 +265,7 @@ impl Rollback for ArcgisTarget {
 
     async fn read(&mut self) -> Result<Snapshot, Error> {
         let waiting = {
-            let t = self.tracking.borrow();
+            let t = &self.tracking;
             t.accepted_at.is_some() || t.expected
         };
         let (mut value, _) = match self.client.call("/admin/system/upgrades", Vec::new()).await {
@@ -829,7 +301,6 @@ impl Rollback for ArcgisTarget {
             Phase::RolledBack if !matches!(self.to, Some(Choice::Id(_))) => {
                 let done = self
                     .tracking
-                    .borrow()
                     .last_rollback
                     .as_ref()
                     .map(|m| format!(" ({} at {})", m.text, m.stamp))
@@ -881,7 +352,7 @@ impl Rollback for ArcgisTarget {
     }
 
     fn expect_rollback(&mut self) -> bool {
-        let mut t = self.tracking.borrow_mut();
+        let t = &mut self.tracking;
         t.expected = true;
         t.unseen_rounds = 0;
         true
@@ -894,12 +365,12 @@ impl Rollback for ArcgisTarget {
         if !chosen.id.starts_with("pat_") {
             tracing::warn!("{} does not look like a patch id (pat_…)", chosen.id);
         }
-        self.tracking.borrow_mut().chosen = Some(chosen);
+        self.tracking.chosen = Some(chosen);
         Ok(())
     }
 
     fn describe(&self, snapshot: &Snapshot) -> String {
-        let t = self.tracking.borrow();
+        let t = &self.tracking;
         // The server's words stay on their own line: a newline in them cannot fake another.
         let target = t.chosen.as_ref().map(|c| c.line()).unwrap_or_default();
         format!(
@@ -913,7 +384,6 @@ impl Rollback for ArcgisTarget {
     fn rollback_request(&self) -> Request {
         let id = self
             .tracking
-            .borrow()
             .chosen
             .as_ref()
             .map(|c| c.id.clone())
@@ -953,7 +423,7 @@ impl Rollback for ArcgisTarget {
             ),
             Ok(_) => {}
         }
-        let mut t = self.tracking.borrow_mut();
+        let t = &mut self.tracking;
         t.accepted_at = Some(Instant::now());
         t.unseen_rounds = 0;
         Ok(None)
@@ -961,320 +431,8 @@ impl Rollback for ArcgisTarget {
 
     async fn settled_version(&mut self) -> Option<String> {
         self.tracking
-            .borrow()
             .chosen
             .as_ref()
             .and_then(RollbackOption::version_build)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn option(id: &str, build: Option<&str>) -> RollbackOption {
-        RollbackOption {
-            id: id.into(),
-            name: None,
-            version: Some("10.9.0".into()),
-            build: build.map(str::to_string),
-            update_type: Some("patch".into()),
-        }
-    }
-
-    use crate::http::{ClientOptions, TlsOptions, TokenPlacement};
-    use crate::testing::{arb_json, arb_object_with, response};
-    use proptest::prelude::*;
-
-    fn target() -> ArcgisTarget {
-        let url = Url::parse("https://gis.invalid/arcgis").unwrap();
-        let http = HttpClient::new(ClientOptions {
-            base: url.clone(),
-            // Nothing is sent; skipping the system roots keeps each case fast.
-            tls: TlsOptions {
-                insecure: true,
-                ..TlsOptions::default()
-            },
-            token: None,
-            token_placement: TokenPlacement::AUTHORIZATION,
-            redirect_domains: &[],
-            request_timeout: Duration::from_secs(1),
-        })
-        .unwrap();
-        ArcgisTarget::new(
-            ArcgisClient::new(http, &url, None, Duration::from_secs(60)),
-            None,
-        )
-    }
-
-    proptest! {
-        #[test]
-        fn arbitrary_answers_never_panic(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..512)) {
-            let _ = envelope(&response(status, &body));
-        }
-
-        #[test]
-        fn arbitrary_json_never_panics(doc in arb_json(), status in arb_object_with(&["state", "code", "messages"])) {
-            let _ = envelope(&response(200, doc.to_string().as_bytes()));
-            let _ = parse_options(&doc);
-            let job = serde_json::json!({ "status": status });
-            let t = target();
-            let mut job = job;
-            if let Ok(parsed) = parse_job(&mut job, "u") {
-                let _ = t.judge(parsed, job.clone());
-            }
-            let _ = parse_job(&mut doc.clone(), "u");
-        }
-
-        #[test]
-        fn unknown_states_are_unknown_with_the_raw_state(state in "[a-z_]{1,16}", extra in arb_json()) {
-            prop_assume!(!["no_upgrade", "in_progress", "success"].contains(&state.as_str()));
-            let mut job = serde_json::json!({"status": {"state": state, "code": 9, "messages": [], "x": extra}, "more": 1});
-            let snapshot = target().judge(parse_job(&mut job, "u").unwrap(), job.clone());
-            prop_assert_eq!(snapshot.phase, Phase::Unknown);
-            prop_assert_eq!(snapshot.platform_state.as_deref(), Some(state.as_str()));
-            prop_assert_eq!(snapshot.detail, job);
-        }
-    }
-
-    use crate::testing::{Shape, arb_document, arb_value, full_document};
-    use Shape::{Leaf, List, Object};
-
-    const JOB: Shape = Object(&[(
-        "status",
-        Object(&[
-            ("state", Leaf),
-            ("code", Leaf),
-            (
-                "messages",
-                List(&Object(&[
-                    ("message", Leaf),
-                    ("when", Leaf),
-                    ("code", Leaf),
-                ])),
-            ),
-        ]),
-    )]);
-    const OPTIONS: Shape = Object(&[(
-        "updates",
-        List(&Object(&[
-            ("id", Leaf),
-            ("name", Leaf),
-            ("version", Leaf),
-            ("build", Leaf),
-            ("updateType", Leaf),
-            ("previousVersion", Leaf),
-            ("description", Leaf),
-        ])),
-    )]);
-    const TOKEN: Shape = Object(&[
-        ("token", Leaf),
-        ("expires", Leaf),
-        ("expiration", Leaf),
-        ("ssl", Leaf),
-    ]);
-
-    /// Marks a rollback as accepted, as a 2xx answer to the POST does.
-    fn accepted(t: &mut ArcgisTarget) {
-        t.accepted(&response(200, b"{\"status\":\"success\"}"))
-            .unwrap();
-    }
-
-    #[test]
-    fn the_shapes_produce_readable_documents() {
-        let mut job = full_document(&JOB);
-        let parsed = parse_job(&mut job, "u").unwrap();
-        assert_eq!(parsed.messages.len(), 1);
-        assert_eq!(parse_options(&full_document(&OPTIONS)).unwrap().len(), 1);
-        assert!(token_answer(&response(200, full_document(&TOKEN).to_string().as_bytes())).is_ok());
-    }
-
-    proptest! {
-        /// The upgrades job with any value in every field (`when` and `code` 1e300, after the
-        /// year 9999, negative, fractional, integer extremes, long strings): judged before and
-        /// after a rollback was accepted, each message shown once with its date or raw `when`.
-        #[test]
-        fn hostile_jobs_are_judged(first in arb_document(&JOB, arb_value), then in arb_document(&JOB, arb_value)) {
-            let mut t = target();
-            if let Ok(job) = parse_job(&mut first.clone(), "u") {
-                let _ = t.judge(job, first.clone());
-            }
-            accepted(&mut t);
-            if let Ok(job) = parse_job(&mut then.clone(), "u") {
-                let stamps: Vec<String> = job.messages.iter().map(|m| m.stamp.clone()).collect();
-                let snapshot = t.judge(job, then.clone());
-                for event in snapshot.events.iter().filter(|e| !e.starts_with('(')) {
-                    prop_assert!(stamps.iter().any(|s| event.starts_with(&format!("[{s}] "))), "{}", event);
-                }
-                let _ = t.decide(&snapshot);
-                let _ = t.describe(&snapshot);
-            }
-        }
-
-        /// Check Rollback with any value in every field of every option.
-        #[test]
-        fn hostile_options_are_read(doc in arb_document(&OPTIONS, arb_value)) {
-            if let Ok(options) = parse_options(&doc) {
-                for option in &options {
-                    let _ = option.line();
-                    prop_assert!(choose(&options, &Choice::Id(option.id.clone()), "u").is_ok() || option.id.starts_with("rel_"));
-                }
-                let _ = choose(&options, &Choice::Previous, "u");
-            }
-        }
-
-        /// generateToken with any value in every field: a token that can go into a header,
-        /// with an expiry, or an error.
-        #[test]
-        fn hostile_token_answers_are_read(doc in arb_document(&TOKEN, arb_value)) {
-            let answer = token_answer(&response(200, doc.to_string().as_bytes()));
-            let usable = |t: &&str| !t.is_empty() && crate::input::plain_secret(t, "t").is_ok();
-            match doc.get("token").and_then(Value::as_str).filter(usable) {
-                Some(token) => prop_assert_eq!(answer.unwrap().0, token),
-                None => prop_assert_eq!(answer.unwrap_err().exit_code(), 1),
-            }
-        }
-    }
-
-    #[test]
-    fn dates_beyond_9999_and_numbers_beyond_i64_are_shown_raw() {
-        let mut t = target();
-        let message = |text: &str, when: Value| serde_json::json!({"message": text, "when": when, "code": 2073});
-        let before = serde_json::json!({"status": {"state": "success", "code": 3, "messages": [message("installed", 1_600_000_000_000_i64.into())]}});
-        t.judge(parse_job(&mut before.clone(), "u").unwrap(), before.clone());
-        accepted(&mut t);
-        let after = serde_json::json!({"status": {"state": "in_progress", "code": 1, "messages": [
-            message("installed", 1_600_000_000_000_i64.into()),
-            message("ten thousand", 253_402_300_800_000_i64.into()),
-            message("huge", serde_json::from_str("1e300").unwrap()),
-            message("started", 1_700_000_000_000_i64.into()),
-            message("fraction", serde_json::from_str("1700000000001.5").unwrap()),
-        ]}});
-        let snapshot = t.judge(parse_job(&mut after.clone(), "u").unwrap(), after.clone());
-        // In the job's own order (a log is appended to), each with its date or raw `when`.
-        assert_eq!(
-            snapshot.events,
-            [
-                "[253402300800000] ten thousand",
-                "[1e+300] huge",
-                "[2023-11-14T22:13:20Z] started",
-                "[1700000000001.5] fraction",
-            ]
-        );
-        assert_eq!(snapshot.phase, Phase::RollingBack);
-        let negative = serde_json::json!({"status": {"state": "in_progress", "code": -1, "messages": [message("negative", (-5).into())]}});
-        assert_eq!(
-            parse_job(&mut negative.clone(), "u").unwrap().messages[0].stamp,
-            "-5"
-        );
-    }
-
-    #[test]
-    fn token_expiry_is_read_fallibly() {
-        let at = |body: &str| token_answer(&response(200, body.as_bytes())).unwrap().1;
-        let later = SystemTime::now() + Duration::from_secs(3000);
-        assert_eq!(
-            at(r#"{"token":"t","expires":4102444800000}"#),
-            SystemTime::UNIX_EPOCH + Duration::from_millis(4_102_444_800_000)
-        );
-        for odd in ["1e300", "-5", "2.5", "\"soon\"", "18446744073709551616"] {
-            let expires = at(&format!(r#"{{"token":"t","expires":{odd}}}"#));
-            assert!(expires > later, "{odd}: an hour from now");
-        }
-    }
-
-    #[test]
-    fn envelopes_are_errors_even_with_200() {
-        let e = envelope(&response(
-            200,
-            br#"{"error":{"code":498,"message":"Invalid token.","details":[]}}"#,
-        ))
-        .unwrap_err();
-        assert_eq!(e.exit_code(), 4);
-        let e = envelope(&response(
-            200,
-            br#"{"status":"error","messages":["Token Expired."],"code":498}"#,
-        ))
-        .unwrap_err();
-        assert_eq!(e.exit_code(), 4);
-        let e = envelope(&response(200, br#"{"status":"error","messages":["nope"]}"#)).unwrap_err();
-        assert_eq!(e.exit_code(), 1);
-        let e = envelope(&response(
-            200,
-            br#"{"error":{"code":404,"message":"Not found"}}"#,
-        ))
-        .unwrap_err();
-        assert_eq!(e.exit_code(), 1);
-        assert!(envelope(&response(200, br#"{"status":"success"}"#)).is_ok());
-        assert_eq!(
-            envelope(&response(502, b"<html>")).unwrap_err().exit_code(),
-            6
-        );
-    }
-
-    #[test]
-    fn previous_is_the_newest_build() {
-        let options = [
-            option("pat_1_503", Some("503")),
-            option("pat_2_505", Some("505")),
-        ];
-        assert_eq!(
-            choose(&options, &Choice::Previous, "u").unwrap().id,
-            "pat_2_505"
-        );
-        let tie = [option("a", Some("5")), option("b", Some("5"))];
-        assert_eq!(
-            choose(&tie, &Choice::Previous, "u")
-                .unwrap_err()
-                .exit_code(),
-            3
-        );
-        let missing = [option("a", Some("5")), option("b", None)];
-        assert_eq!(
-            choose(&missing, &Choice::Previous, "u")
-                .unwrap_err()
-                .exit_code(),
-            3
-        );
-    }
-
-    #[test]
-    fn ids_must_be_options_and_releases_are_refused() {
-        let options = [option("pat_1_503", Some("503"))];
-        assert_eq!(
-            choose(&options, &Choice::Id("pat_9".into()), "u")
-                .unwrap_err()
-                .exit_code(),
-            3
-        );
-        assert_eq!(
-            choose(&options, &Choice::Id("rel_1_500".into()), "u")
-                .unwrap_err()
-                .exit_code(),
-            2
-        );
-        assert_eq!(
-            choose(&[], &Choice::Previous, "u").unwrap_err().exit_code(),
-            3
-        );
-    }
-
-    #[test]
-    fn version_build() {
-        assert_eq!(
-            option("a", Some("505")).version_build().as_deref(),
-            Some("10.9.0.505")
-        );
-        let mut already = option("a", Some("505"));
-        already.version = Some("10.9.0.505".into());
-        assert_eq!(already.version_build().as_deref(), Some("10.9.0.505"));
-    }
-
-    #[test]
-    fn choice_parsing() {
-        assert_eq!(Choice::parse("previous"), Ok(Choice::Previous));
-        assert_eq!(Choice::parse("pat_1"), Ok(Choice::Id("pat_1".into())));
-        assert!(Choice::parse("").is_err());
-        assert!(Choice::parse("a\nb").is_err());
     }
 }

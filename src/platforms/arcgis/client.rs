@@ -1,0 +1,299 @@
+//! The admin API client of one deployment: its requests (form posts with `f=json`), tokens from
+//! generateToken (refreshed before they expire, and once when refused), and ArcGIS's error
+//! envelopes, which arrive with HTTP 200.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::{Method, Url};
+use serde_json::Value;
+
+use super::model::{TokenAnswer, text};
+use crate::error::{Error, Problem, excerpt};
+use crate::http::{Body, Field, HttpClient, Request, Response, Secret};
+
+/// Regenerate a token this long before it expires.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// A built-in account whose password the tool exchanges for tokens.
+pub struct Login {
+    pub username: String,
+    pub password: Secret,
+}
+
+/// The client for one deployment: `URL` is `https://HOST/CONTEXT`.
+pub struct ArcgisClient {
+    pub http: HttpClient,
+    url: String,
+    login: Option<Login>,
+    /// The referer a generated token is bound to (the origin of `URL`).
+    referer: Option<String>,
+    /// Token lifetime to ask for, in minutes.
+    token_minutes: u64,
+    expires_at: Option<SystemTime>,
+}
+
+impl ArcgisClient {
+    /// `wait` is the run's `--timeout`: a generated token should outlive it.
+    pub fn new(http: HttpClient, url: &Url, login: Option<Login>, wait: Duration) -> Self {
+        let referer = login.as_ref().map(|_| url.origin().ascii_serialization());
+        let token_minutes = wait
+            .saturating_add(Duration::from_secs(15 * 60))
+            .as_secs()
+            .div_ceil(60);
+        Self {
+            http,
+            url: url.as_str().trim_end_matches('/').to_string(),
+            login,
+            referer,
+            token_minutes,
+            expires_at: None,
+        }
+    }
+
+    pub(super) fn request(&self, path: &str, mut fields: Vec<(&'static str, Field)>) -> Request {
+        fields.push(("f", Field::Plain("json".into())));
+        // The URL was validated and every path here is fixed, so it parses.
+        let url = Url::parse(&format!("{}{path}", self.url)).expect("a valid ArcGIS URL");
+        let mut request = Request::new(Method::POST, url).body(Body::Form(fields));
+        if let Some(referer) = &self.referer {
+            request = request.header("Referer", referer.clone());
+        }
+        request
+    }
+
+    /// generateToken: exchanges the password for a token bound to our referer.
+    async fn generate_token(&mut self) -> Result<(), Error> {
+        let Some(login) = &self.login else {
+            return Ok(());
+        };
+        let referer = self.referer.clone().unwrap_or_default();
+        let request = self
+            .request(
+                "/sharing/rest/generateToken",
+                vec![
+                    ("username", Field::Plain(login.username.clone())),
+                    ("password", Field::Secret(login.password.clone())),
+                    ("client", Field::Plain("referer".into())),
+                    ("referer", Field::Plain(referer)),
+                    ("expiration", Field::Plain(self.token_minutes.to_string())),
+                ],
+            )
+            .without_token();
+        let response = self.http.read(&request).await?;
+        let (token, expires_at) = token_answer(&response).map_err(|e| match e {
+            Error::Platform(p) | Error::Auth(p) => Error::Auth(Problem {
+                message: format!(
+                    "generateToken refused the credentials of {}: {}",
+                    login.username, p.message
+                ),
+                ..p
+            }),
+            other => other,
+        })?;
+        self.expires_at = Some(expires_at);
+        self.http.set_token(Secret::new(token));
+        tracing::info!(
+            "generated a token for {} ({} minutes asked)",
+            login.username,
+            self.token_minutes
+        );
+        Ok(())
+    }
+
+    /// Makes sure a held password has produced a token that is not about to expire.
+    pub(super) async fn ensure_token(&mut self) -> Result<(), Error> {
+        if self.login.is_none() {
+            return Ok(());
+        }
+        let due = match self.expires_at {
+            None => true,
+            Some(at) => at
+                .checked_sub(REFRESH_MARGIN)
+                .is_none_or(|at| SystemTime::now() >= at),
+        };
+        if due {
+            self.generate_token().await
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One admin call; a token refused as expired or invalid is regenerated once.
+    pub async fn call(
+        &mut self,
+        path: &str,
+        fields: Vec<(&'static str, Field)>,
+    ) -> Result<(Value, Response), Error> {
+        self.ensure_token().await?;
+        let response = self.http.read(&self.request(path, fields.clone())).await?;
+        match envelope(&response) {
+            Err(Error::Auth(p)) if self.login.is_some() && is_token_code(&p) => {
+                tracing::info!(
+                    "the token was refused ({}); generating a new one",
+                    p.message
+                );
+                self.generate_token().await?;
+                let response = self.http.read(&self.request(path, fields)).await?;
+                envelope(&response).map(|value| (value, response))
+            }
+            other => other.map(|value| (value, response)),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// The token of a generateToken answer and when it expires: `expires` (or `expiration`) in
+/// epoch milliseconds, else an hour from now when it is missing or no time (negative, 1e300).
+pub(super) fn token_answer(response: &Response) -> Result<(String, SystemTime), Error> {
+    let answer = TokenAnswer::read(&envelope(response)?);
+    let Some(token) = answer.token() else {
+        return Err(Error::unexpected(format!(
+            "generateToken answered without a token: {}",
+            excerpt(&response.body, 200)
+        )));
+    };
+    // It goes into a header: nothing is sent with a token that cannot be one.
+    crate::input::plain_secret(token, "the token generateToken answered")
+        .map_err(|e| Error::unexpected(e.to_string()))?;
+    let now = SystemTime::now();
+    let expires_at = answer
+        .expires_at()
+        .unwrap_or_else(|| now.checked_add(Duration::from_secs(3600)).unwrap_or(now));
+    Ok((token.to_string(), expires_at))
+}
+
+pub(super) fn is_token_code(problem: &Problem) -> bool {
+    matches!(problem.platform_code.as_deref(), Some("498" | "499"))
+}
+
+/// The JSON of an answer, or the error it holds: HTTP status, then both error envelopes.
+pub fn envelope(response: &Response) -> Result<Value, Error> {
+    let path = response.url.path();
+    let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let (code, message) = match &parsed {
+        Some(Value::Object(map)) if map.get("error").is_some_and(Value::is_object) => {
+            let error = &map["error"];
+            let mut message = error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message")
+                .to_string();
+            let details: Vec<&str> = error
+                .get("details")
+                .and_then(Value::as_array)
+                .map(|d| {
+                    d.iter()
+                        .filter_map(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !details.is_empty() {
+                message.push_str(&format!(" ({})", details.join("; ")));
+            }
+            (error.get("code").and_then(text), Some(message))
+        }
+        Some(Value::Object(map)) if map.get("status").and_then(Value::as_str) == Some("error") => {
+            let messages: Vec<String> = map
+                .get("messages")
+                .and_then(Value::as_array)
+                .map(|m| {
+                    m.iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let message = if messages.is_empty() {
+                "no message".to_string()
+            } else {
+                messages.join("; ")
+            };
+            (map.get("code").and_then(text), Some(message))
+        }
+        _ => (None, None),
+    };
+    let status = response.status;
+    if let Some(message) = message {
+        let text = match &code {
+            Some(code) => format!("{path} answered error {code}: {message}"),
+            None => format!("{path} answered an error: {message}"),
+        };
+        let problem = Problem::new(text).with_code(code.clone());
+        let problem = if (200..300).contains(&status) {
+            problem
+        } else {
+            problem.with_status(status)
+        };
+        return Err(match code.as_deref() {
+            Some("498" | "499" | "401" | "403") => Error::Auth(problem),
+            _ if matches!(status, 401 | 403) => Error::Auth(problem),
+            _ if (200..300).contains(&status) => Error::Platform(problem),
+            _ => Error::from_http_status(status, problem),
+        });
+    }
+    if !(200..300).contains(&status) {
+        let text = format!(
+            "{path} answered HTTP {status}: {}",
+            excerpt(&response.body, 200)
+        );
+        return Err(Error::from_http_status(status, Problem::new(text)));
+    }
+    parsed.ok_or_else(|| {
+        Error::unexpected(format!(
+            "{path} answered something that is not JSON (a login or proxy page?): {}",
+            excerpt(&response.body, 200)
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::response;
+
+    #[test]
+    fn token_expiry_is_read_fallibly() {
+        let at = |body: &str| token_answer(&response(200, body.as_bytes())).unwrap().1;
+        let later = SystemTime::now() + Duration::from_secs(3000);
+        assert_eq!(
+            at(r#"{"token":"t","expires":4102444800000}"#),
+            SystemTime::UNIX_EPOCH + Duration::from_millis(4_102_444_800_000)
+        );
+        for odd in ["1e300", "-5", "2.5", "\"soon\"", "18446744073709551616"] {
+            let expires = at(&format!(r#"{{"token":"t","expires":{odd}}}"#));
+            assert!(expires > later, "{odd}: an hour from now");
+        }
+    }
+
+    #[test]
+    fn envelopes_are_errors_even_with_200() {
+        let e = envelope(&response(
+            200,
+            br#"{"error":{"code":498,"message":"Invalid token.","details":[]}}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        let e = envelope(&response(
+            200,
+            br#"{"status":"error","messages":["Token Expired."],"code":498}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        let e = envelope(&response(200, br#"{"status":"error","messages":["nope"]}"#)).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        let e = envelope(&response(
+            200,
+            br#"{"error":{"code":404,"message":"Not found"}}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert!(envelope(&response(200, br#"{"status":"success"}"#)).is_ok());
+        assert_eq!(
+            envelope(&response(502, b"<html>")).unwrap_err().exit_code(),
+            6
+        );
+    }
+}
