@@ -9,8 +9,8 @@ use crate::audit::{Audit, Delivered, Kind};
 use crate::config::Global;
 use crate::error::{Error, Problem};
 use crate::http::Request;
-use crate::output::Printer;
-use crate::platforms::{Action, Decision, Phase, Rollback, Snapshot};
+use crate::output::{Printer, one_line};
+use crate::platforms::{Action, Decision, Phase, Prompt, Rollback, Snapshot};
 use crate::report::{Outcome, Report, Sent};
 use send::{recent_rollback, send_confirmed};
 use wait::Step;
@@ -52,7 +52,13 @@ pub async fn run(
             report.update(&snapshot);
             let listing = platform.list(&snapshot).await?;
             report.detail = listing.detail;
-            report.summary = Some(listing.summary);
+            // One line an entry, whatever the server put into its fields.
+            let text: String = listing
+                .lines
+                .iter()
+                .map(|line| format!("{}\n", one_line(line)))
+                .collect();
+            report.summary = Some(text);
             report.outcome = Outcome::Status;
             Ok(())
         }
@@ -188,7 +194,20 @@ pub async fn step(
     what: &str,
     question: &str,
 ) -> Result<(), Error> {
-    if !send_confirmed(platform, ctx, report, request, (Kind::Step, what), question).await? {
+    let question = Prompt {
+        context: Vec::new(),
+        question: question.to_string(),
+    };
+    if !send_confirmed(
+        platform,
+        ctx,
+        report,
+        request,
+        (Kind::Step, what),
+        &question,
+    )
+    .await?
+    {
         return Ok(());
     }
     if ctx.global.no_wait {
@@ -236,7 +255,10 @@ async fn poll_until_still(
                 report,
                 &step.request,
                 (Kind::Step, &step.what),
-                &step.question,
+                &Prompt {
+                    context: Vec::new(),
+                    question: step.question.clone(),
+                },
             )
             .await?;
         }

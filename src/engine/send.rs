@@ -8,7 +8,7 @@ use super::Ctx;
 use crate::audit::{Delivered, Kind, Prior};
 use crate::error::{Error, Problem};
 use crate::http::{Delivery, Request, Response, SEND_RETRY_STATUSES, backoff};
-use crate::platforms::{Decision, Phase, Rollback};
+use crate::platforms::{Decision, Phase, Prompt, Rollback};
 use crate::report::{Outcome, Report, Sent};
 
 /// Times a mutating request is sent again after the platform provably did not act on it
@@ -35,7 +35,7 @@ pub(super) async fn send_confirmed(
     report: &mut Report,
     request: &Request,
     what: (Kind, &str),
-    question: &str,
+    question: &Prompt,
 ) -> Result<bool, Error> {
     report.requests.push(platform.record(request));
     if ctx.global.dry_run {

@@ -93,8 +93,11 @@ impl Rollback for Fake {
         }
     }
 
-    fn describe(&self, _: &Snapshot) -> String {
-        "Roll back?".into()
+    fn describe(&self, _: &Snapshot) -> Prompt {
+        Prompt {
+            context: Vec::new(),
+            question: "Roll back?".into(),
+        }
     }
 
     fn rollback_request(&self) -> Request {

@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::OutputFormat;
 use crate::error::Error;
-use crate::platforms::Phase;
+use crate::platforms::{Phase, Prompt};
 use crate::report::{Outcome, Report};
 
 mod escape;
@@ -165,17 +165,16 @@ impl Printer {
     ///
     /// The prompt waits on its own thread, so that a signal or `--timeout` still ends the run
     /// while it waits; the terminal is then put back as it was.
-    pub async fn confirm(&self, text: &str) -> Result<bool, Error> {
+    pub async fn confirm(&self, prompt: &Prompt) -> Result<bool, Error> {
         // The live line would redraw over the question: clear it; the next progress starts anew.
         if let Some(bar) = self.bar.borrow_mut().take() {
             bar.finish_and_clear();
         }
         *self.last.borrow_mut() = None;
-        let (context, question) = text.rsplit_once('\n').unwrap_or(("", text));
-        for line in context.split('\n').filter(|_| !context.is_empty()) {
+        for line in &prompt.context {
             stderr_line(&one_line(line));
         }
-        let question = one_line(question).into_owned();
+        let question = one_line(&prompt.question).into_owned();
         let mut terminal = TerminalGuard::save();
         let answer = tokio::task::spawn_blocking(move || {
             dialoguer::Confirm::new()

@@ -134,10 +134,19 @@ pub struct Opened<T> {
     pub warnings: Vec<String>,
 }
 
-/// A listing for the text result and the result document's `detail`.
+/// A listing for the text result (one entry a line, shown escaped) and the result document's
+/// `detail`.
 pub struct Listing {
-    pub summary: String,
+    pub lines: Vec<String>,
     pub detail: serde_json::Value,
+}
+
+/// What the confirmation asks: lines of context, then the question. The printer shows each as
+/// one line, whatever a server put into it, so that no server string can fake a line.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub context: Vec<String>,
+    pub question: String,
 }
 
 /// A platform as the command line, the configuration and the engine see it: adding a platform
@@ -185,8 +194,8 @@ pub trait Rollback {
     fn decide(&self, snapshot: &Snapshot) -> Decision {
         default_decision(snapshot)
     }
-    /// What the confirmation prompt says: lines of context, the question last.
-    fn describe(&self, snapshot: &Snapshot) -> String;
+    /// What the confirmation prompt says.
+    fn describe(&self, snapshot: &Snapshot) -> Prompt;
     /// The mutating request that starts the rollback.
     fn rollback_request(&self) -> Request;
     /// The error a non-2xx answer to the rollback request stands for.

@@ -23,10 +23,9 @@ pub use client::{ArcgisClient, Login};
 pub use model::RollbackOption;
 pub use open::Arcgis;
 
-use super::{Decision, Listing, Phase, Rollback, Snapshot};
+use super::{Decision, Listing, Phase, Prompt, Rollback, Snapshot};
 use crate::error::{Error, Problem};
 use crate::http::{Delivery, Field, Request, RequestRecord, Response};
-use crate::output::one_line;
 use choice::choose;
 use client::{envelope, is_token_code};
 use model::{Job, JobMessage, MAX_MESSAGES, parse_job, parse_options};
@@ -342,13 +341,9 @@ impl Rollback for ArcgisTarget {
                 self.client.url()
             ))));
         }
-        let mut summary = String::from("ID  VERSION  TYPE  NAME\n");
-        for option in &options {
-            // One line per option, whatever the server put in its fields.
-            summary.push_str(&crate::output::one_line(&RollbackOption::line(option)));
-            summary.push('\n');
-        }
-        Ok(Listing { summary, detail })
+        let mut lines = vec!["ID  VERSION  TYPE  NAME".to_string()];
+        lines.extend(options.iter().map(RollbackOption::line));
+        Ok(Listing { lines, detail })
     }
 
     fn expect_rollback(&mut self) -> bool {
@@ -369,16 +364,20 @@ impl Rollback for ArcgisTarget {
         Ok(())
     }
 
-    fn describe(&self, snapshot: &Snapshot) -> String {
-        let t = &self.tracking;
-        // The server's words stay on their own line: a newline in them cannot fake another.
-        let target = t.chosen.as_ref().map(|c| c.line()).unwrap_or_default();
-        format!(
-            "{}: {}\nThe organization is read-only while the rollback runs, and patches installed after the chosen version are removed with it.\nRoll back to {}?",
-            self.client.url(),
-            one_line(&snapshot.progress),
-            one_line(&target)
-        )
+    fn describe(&self, snapshot: &Snapshot) -> Prompt {
+        let target = self
+            .tracking
+            .chosen
+            .as_ref()
+            .map(|c| c.line())
+            .unwrap_or_default();
+        Prompt {
+            context: vec![
+                format!("{}: {}", self.client.url(), snapshot.progress),
+                "The organization is read-only while the rollback runs, and patches installed after the chosen version are removed with it.".into(),
+            ],
+            question: format!("Roll back to {target}?"),
+        }
     }
 
     fn rollback_request(&self) -> Request {

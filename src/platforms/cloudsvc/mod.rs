@@ -12,10 +12,9 @@ pub mod publish;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::{NextStep, Phase, Rollback, Snapshot};
+use super::{NextStep, Phase, Prompt, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Delivery, Request, RequestRecord, Response};
-use crate::output::one_line;
 use client::DeploymentState;
 pub use client::{CloudsvcClient, Deploy, Mode, Slot, redirect_domains};
 use model::{Deployment, Operation};
@@ -341,20 +340,19 @@ impl Rollback for CloudsvcTarget {
         super::default_decision(snapshot)
     }
 
-    fn describe(&self, snapshot: &Snapshot) -> String {
-        let force = if self.force {
-            "\n--force: role instances may lose local data."
-        } else {
-            ""
-        };
-        // The server's words stay on their own line: a newline in them cannot fake another.
-        format!(
-            "{}: {}{force}\nRoll back the update of {} in {} mode?",
-            self.label(),
-            one_line(&snapshot.progress),
-            self.label(),
-            self.mode.as_str()
-        )
+    fn describe(&self, snapshot: &Snapshot) -> Prompt {
+        let mut context = vec![format!("{}: {}", self.label(), snapshot.progress)];
+        if self.force {
+            context.push("--force: role instances may lose local data.".into());
+        }
+        Prompt {
+            context,
+            question: format!(
+                "Roll back the update of {} in {} mode?",
+                self.label(),
+                self.mode.as_str()
+            ),
+        }
     }
 
     fn rollback_request(&self) -> Request {

@@ -12,10 +12,9 @@ use std::time::Duration;
 
 use tracing::debug;
 
-use super::{Phase, Rollback, Snapshot};
+use super::{Phase, Prompt, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Delivery, Request, RequestRecord, Response};
-use crate::output::one_line;
 pub use client::{AppId, Scope, SfClient};
 use client::{fabric_error, parse_json};
 use model::UpgradeProgress;
@@ -43,22 +42,23 @@ impl Rollback for SfTarget {
         snapshot(&self.client.progress(&self.scope).await?)
     }
 
-    fn describe(&self, snapshot: &Snapshot) -> String {
+    fn describe(&self, snapshot: &Snapshot) -> Prompt {
         let what = match &self.scope {
             Scope::Cluster => "the cluster upgrade".to_string(),
             Scope::App(id) => format!("the upgrade of application {}", id.as_str()),
         };
-        // The server's words stay on their own line: a newline in them cannot fake another.
         let version = snapshot
             .from_version
             .as_deref()
-            .map(|v| format!(" to {}", one_line(v)))
+            .map(|v| format!(" to {v}"))
             .unwrap_or_default();
-        format!(
-            "Cluster {}: {}\nRoll back {what}{version}?",
-            self.client.endpoint,
-            one_line(&snapshot.progress)
-        )
+        Prompt {
+            context: vec![format!(
+                "Cluster {}: {}",
+                self.client.endpoint, snapshot.progress
+            )],
+            question: format!("Roll back {what}{version}?"),
+        }
     }
 
     fn rollback_request(&self) -> Request {
