@@ -25,7 +25,7 @@ use crate::http::{Delivery, Field, Request, RequestRecord, Response};
 use crate::output::one_line;
 use choice::choose;
 use client::{envelope, is_token_code};
-use model::{Job, JobMessage, MAX_MESSAGES, parse_job, parse_options};
+use model::{Job, JobMessage, MAX_MESSAGES, Upgrades, parse_options};
 
 /// Polls after our rollback was accepted in which the job may not show yet.
 const GRACE_ROUNDS: u32 = 3;
@@ -76,7 +76,7 @@ impl ArcgisTarget {
 
     /// Check Rollback.
     pub async fn options(&mut self) -> Result<(Vec<RollbackOption>, Value), Error> {
-        let (value, _) = self
+        let value: Value = self
             .client
             .call("/admin/system/upgrades/checkRollback", Vec::new())
             .await?;
@@ -264,7 +264,8 @@ impl Rollback for ArcgisTarget {
             let t = &self.tracking;
             t.accepted_at.is_some() || t.expected
         };
-        let (mut value, _) = match self.client.call("/admin/system/upgrades", Vec::new()).await {
+        let upgrades: Upgrades = match self.client.call("/admin/system/upgrades", Vec::new()).await
+        {
             Ok(answer) => answer,
             Err(Error::Auth(p)) if waiting => {
                 let message = if is_token_code(&p) {
@@ -282,8 +283,8 @@ impl Rollback for ArcgisTarget {
             Err(error) if waiting => return Ok(self.unavailable(&error)),
             Err(error) => return Err(error),
         };
-        match parse_job(&mut value, self.client.url()) {
-            Ok(job) => Ok(self.judge(job, value)),
+        match upgrades.into_job(self.client.url()) {
+            Ok((job, detail)) => Ok(self.judge(job, detail)),
             Err(error) if waiting => Ok(self.unavailable(&error)),
             Err(error) => Err(error),
         }
