@@ -1,16 +1,14 @@
 //! ArcGIS Enterprise on Kubernetes: one deployment's patch rollback. [`ArcgisTarget`] judges the
-//! upgrades job into a [`Snapshot`] (is it our rollback, which messages are new) and implements
-//! [`Rollback`]; the requests, tokens and error envelopes are the client's ([`client`]), the
-//! documents' reading the model's ([`model`]), `--to` the choice's ([`choice`]).
-
+//! upgrades job into a [`Snapshot`] (its phase, whether it is our rollback) and implements
+//! [`Rollback`]. The requests, tokens and error envelopes are [`client`]'s, the documents'
+//! models [`model`]'s, which job messages are new [`events`]'s, and `--to` [`choice`]'s.
 mod choice;
 mod client;
+mod events;
 mod model;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -25,7 +23,8 @@ use crate::http::{Delivery, Field, Request, RequestRecord, Response};
 use crate::output::one_line;
 use choice::choose;
 use client::{envelope, is_token_code};
-use model::{Job, JobMessage, MAX_MESSAGES, Upgrades, parse_options};
+use events::Seen;
+use model::{Job, JobMessage, Upgrades, parse_options};
 
 /// Polls after our rollback was accepted in which the job may not show yet.
 const GRACE_ROUNDS: u32 = 3;
@@ -34,11 +33,8 @@ const GRACE_ROUNDS: u32 = 3;
 struct Tracking {
     /// The newest job message when the run first looked.
     baseline: Option<i64>,
-    /// How often each message (by when, code and text) appeared in the last reading: a message
-    /// is new when it appears more often than that, whatever its `when`.
-    seen: HashMap<u64, usize>,
-    /// Messages dropped from the readings so far, as last said.
-    dropped_said: usize,
+    /// The job's messages as last read.
+    seen: Seen,
     /// When our rollback was accepted.
     accepted_at: Option<Instant>,
     /// A rollback sent by this run or a run on this machine moments ago may have been received
@@ -50,12 +46,6 @@ struct Tracking {
     last_rollback: Option<JobMessage>,
     chosen: Option<RollbackOption>,
     last_detail: Value,
-}
-
-fn message_key(message: &JobMessage) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
-    message.hash(&mut hasher);
-    hasher.finish()
 }
 
 /// One deployment's patch rollback.
@@ -90,40 +80,7 @@ impl ArcgisTarget {
         if first_look {
             t.baseline = newest.or(Some(i64::MIN));
         }
-        let mut counts: HashMap<u64, usize> = HashMap::new();
-        for message in &job.messages {
-            *counts.entry(message_key(message)).or_default() += 1;
-        }
-        let mut events = Vec::new();
-        if !first_look {
-            // The messages beyond those seen before, in the server's order.
-            let mut new: HashMap<u64, usize> = counts
-                .iter()
-                .map(|(key, n)| {
-                    (
-                        *key,
-                        n.saturating_sub(t.seen.get(key).copied().unwrap_or(0)),
-                    )
-                })
-                .collect();
-            let mut fresh: Vec<&JobMessage> = Vec::new();
-            for message in job.messages.iter().rev() {
-                if let Some(n) = new.get_mut(&message_key(message)).filter(|n| **n > 0) {
-                    *n -= 1;
-                    fresh.push(message);
-                }
-            }
-            fresh.reverse();
-            if job.dropped > t.dropped_said {
-                events.push(format!(
-                    "({} older job messages not kept; the last {MAX_MESSAGES} are)",
-                    job.dropped
-                ));
-            }
-            events.extend(fresh.iter().map(|m| format!("[{}] {}", m.stamp, m.text)));
-        }
-        t.seen = counts;
-        t.dropped_said = t.dropped_said.max(job.dropped);
+        let events = t.seen.events(&job, first_look);
         if job.rollback.is_some() {
             t.last_rollback.clone_from(&job.rollback);
         }
