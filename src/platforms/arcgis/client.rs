@@ -30,6 +30,7 @@ pub struct ArcgisClient {
     referer: Option<String>,
     /// Token lifetime to ask for, in minutes.
     token_minutes: u64,
+    /// When the generated token expires; `None` before the first.
     expires_at: Option<SystemTime>,
 }
 
@@ -51,6 +52,7 @@ impl ArcgisClient {
         }
     }
 
+    /// A form POST to `URL` + `path`, with `f=json` and our referer.
     pub(super) fn request(&self, path: &str, mut fields: Vec<(&'static str, Field)>) -> Request {
         fields.push(("f", Field::Plain("json".into())));
         // The URL was validated and every path here is fixed, so it parses.
@@ -141,6 +143,7 @@ impl ArcgisClient {
         }
     }
 
+    /// `https://HOST/CONTEXT`, without a trailing `/`.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -166,12 +169,14 @@ pub(super) fn token_answer(response: &Response) -> Result<(String, SystemTime), 
     Ok((token.to_string(), expires_at))
 }
 
+/// Whether ArcGIS refused the token itself (invalid or expired, or none sent).
 pub(super) fn is_token_code(problem: &Problem) -> bool {
     matches!(problem.platform_code.as_deref(), Some("498" | "499"))
 }
 
 /// A document an answer is read into, with the JSON the error envelopes are looked for in.
 pub trait Answer: DeserializeOwned {
+    /// The answer's JSON document.
     fn json(&self) -> &Value;
 }
 

@@ -59,6 +59,7 @@ impl Seen {
     }
 }
 
+/// A message's identity for counting: a hash of all it says.
 fn key(message: &JobMessage) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     message.hash(&mut hasher);

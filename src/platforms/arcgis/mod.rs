@@ -29,6 +29,7 @@ use model::{Job, JobMessage, Upgrades, parse_options};
 /// Polls after our rollback was accepted in which the job may not show yet.
 const GRACE_ROUNDS: u32 = 3;
 
+/// What the run has learnt about the job and its rollback, across readings.
 #[derive(Debug, Default)]
 struct Tracking {
     /// The newest job message when the run first looked.
@@ -44,7 +45,9 @@ struct Tracking {
     unseen_rounds: u32,
     /// The last rollback the job reported (its "rollback started" message).
     last_rollback: Option<JobMessage>,
+    /// The option `prepare` chose to roll back to.
     chosen: Option<RollbackOption>,
+    /// The last job document read, shown while the admin API does not answer.
     last_detail: Value,
 }
 
@@ -56,6 +59,7 @@ pub struct ArcgisTarget {
 }
 
 impl ArcgisTarget {
+    /// `to` is `start`'s `--to`; `None` for the other actions.
     pub fn new(client: ArcgisClient, to: Option<Choice>) -> Self {
         Self {
             client,
@@ -73,6 +77,7 @@ impl ArcgisTarget {
         Ok((parse_options(&value)?, value))
     }
 
+    /// One reading of the job as a snapshot, the tracking updated with what it shows.
     fn judge(&mut self, job: Job, detail: Value) -> Snapshot {
         let t = &mut self.tracking;
         let newest = job.newest;
@@ -185,6 +190,7 @@ impl ArcgisTarget {
         }
     }
 
+    /// How long our rollback has run, for errors during the wait.
     fn ran_for(&self) -> String {
         match self.tracking.accepted_at {
             Some(at) => format!(

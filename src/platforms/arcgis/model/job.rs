@@ -50,6 +50,7 @@ impl JobMessage {
         Self::new(item, &fields_of(item))
     }
 
+    /// `item` as shown, its fields already read.
     fn new(item: &Value, fields: &MessageFields) -> Self {
         Self {
             text: fields

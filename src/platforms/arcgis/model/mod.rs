@@ -88,6 +88,7 @@ impl<'de> Deserialize<'de> for Loose {
 }
 
 impl Loose {
+    /// The value, when the field is present.
     fn value(&self) -> Option<&Value> {
         self.0.as_ref()
     }
@@ -146,6 +147,7 @@ pub(super) struct TokenAnswer {
 }
 
 impl TokenAnswer {
+    /// The answer in `value`; anything but an object has no token.
     pub fn read(value: &Value) -> Self {
         fields_of(value)
     }
