@@ -11,6 +11,7 @@ pub enum Choice {
 }
 
 impl Choice {
+    /// `previous` (in any case), or an id: not empty, not too long, no control characters.
     pub fn parse(value: &str) -> Result<Self, String> {
         let value = value.trim();
         if value.eq_ignore_ascii_case("previous") {

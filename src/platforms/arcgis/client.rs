@@ -5,9 +5,10 @@
 use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::model::{TokenAnswer, text};
+use super::model::{TokenAnswer, Upgrades, text};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Body, Field, HttpClient, Request, Response, Secret};
 
@@ -29,6 +30,7 @@ pub struct ArcgisClient {
     referer: Option<String>,
     /// Token lifetime to ask for, in minutes.
     token_minutes: u64,
+    /// When the generated token expires; `None` before the first.
     expires_at: Option<SystemTime>,
 }
 
@@ -50,6 +52,7 @@ impl ArcgisClient {
         }
     }
 
+    /// A form POST to `URL` + `path`, with `f=json` and our referer.
     pub(super) fn request(&self, path: &str, mut fields: Vec<(&'static str, Field)>) -> Request {
         fields.push(("f", Field::Plain("json".into())));
         // The URL was validated and every path here is fixed, so it parses.
@@ -118,28 +121,29 @@ impl ArcgisClient {
         }
     }
 
-    /// One admin call; a token refused as expired or invalid is regenerated once.
-    pub async fn call(
+    /// One admin call, its answer read as `T`; a token refused as expired or invalid is
+    /// regenerated once.
+    pub async fn call<T: Answer>(
         &mut self,
         path: &str,
         fields: Vec<(&'static str, Field)>,
-    ) -> Result<(Value, Response), Error> {
+    ) -> Result<T, Error> {
         self.ensure_token().await?;
         let response = self.http.read(&self.request(path, fields.clone())).await?;
-        match envelope(&response) {
+        match answer(&response) {
             Err(Error::Auth(p)) if self.login.is_some() && is_token_code(&p) => {
                 tracing::info!(
                     "the token was refused ({}); generating a new one",
                     p.message
                 );
                 self.generate_token().await?;
-                let response = self.http.read(&self.request(path, fields)).await?;
-                envelope(&response).map(|value| (value, response))
+                answer(&self.http.read(&self.request(path, fields)).await?)
             }
-            other => other.map(|value| (value, response)),
+            other => other,
         }
     }
 
+    /// `https://HOST/CONTEXT`, without a trailing `/`.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -165,15 +169,42 @@ pub(super) fn token_answer(response: &Response) -> Result<(String, SystemTime), 
     Ok((token.to_string(), expires_at))
 }
 
+/// Whether ArcGIS refused the token itself (invalid or expired, or none sent).
 pub(super) fn is_token_code(problem: &Problem) -> bool {
     matches!(problem.platform_code.as_deref(), Some("498" | "499"))
 }
 
+/// A document an answer is read into, with the JSON the error envelopes are looked for in.
+pub trait Answer: DeserializeOwned {
+    /// The answer's JSON document.
+    fn json(&self) -> &Value;
+}
+
+impl Answer for Value {
+    fn json(&self) -> &Value {
+        self
+    }
+}
+
+impl Answer for Upgrades {
+    fn json(&self) -> &Value {
+        &self.detail
+    }
+}
+
 /// The JSON of an answer, or the error it holds: HTTP status, then both error envelopes.
 pub fn envelope(response: &Response) -> Result<Value, Error> {
+    answer(response)
+}
+
+/// An answer read as `T` in one pass, or the error it holds: HTTP status, then both error
+/// envelopes. The envelopes are looked for in the parsed JSON rather than read as a model of
+/// their own: any answer may be one, and a second parse of each (the job's too) would cost
+/// more than walking their few fields.
+fn answer<T: Answer>(response: &Response) -> Result<T, Error> {
     let path = response.url.path();
-    let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
-    let (code, message) = match &parsed {
+    let parsed: Option<T> = serde_json::from_slice(&response.body).ok();
+    let (code, message) = match parsed.as_ref().map(Answer::json) {
         Some(Value::Object(map)) if map.get("error").is_some_and(Value::is_object) => {
             let error = &map["error"];
             let mut message = error

@@ -1,19 +1,18 @@
 //! ArcGIS Enterprise on Kubernetes: one deployment's patch rollback. [`ArcgisTarget`] judges the
-//! upgrades job into a [`Snapshot`] (is it our rollback, which messages are new) and implements
-//! [`Rollback`]; the requests, tokens and error envelopes are the client's ([`client`]), the
-//! documents' reading the model's ([`model`]), `--to` the choice's ([`choice`]).
+//! upgrades job into a [`Snapshot`] (its phase, whether it is our rollback) and implements
+//! [`Rollback`]. The requests, tokens and error envelopes are [`client`]'s, the documents'
+//! models [`model`]'s, which job messages are new [`events`]'s, and `--to` [`choice`]'s.
 
 pub mod args;
 mod choice;
 mod client;
+mod events;
 mod model;
 mod open;
 mod profile;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -28,20 +27,19 @@ use crate::error::{Error, Problem};
 use crate::http::{Delivery, Field, Request, RequestRecord, Response};
 use choice::choose;
 use client::{envelope, is_token_code};
-use model::{Job, JobMessage, MAX_MESSAGES, parse_job, parse_options};
+use events::Seen;
+use model::{Job, JobMessage, Upgrades, parse_options};
 
 /// Polls after our rollback was accepted in which the job may not show yet.
 const GRACE_ROUNDS: u32 = 3;
 
+/// What the run has learnt about the job and its rollback, across readings.
 #[derive(Debug, Default)]
 struct Tracking {
     /// The newest job message when the run first looked.
     baseline: Option<i64>,
-    /// How often each message (by when, code and text) appeared in the last reading: a message
-    /// is new when it appears more often than that, whatever its `when`.
-    seen: HashMap<u64, usize>,
-    /// Messages dropped from the readings so far, as last said.
-    dropped_said: usize,
+    /// The job's messages as last read.
+    seen: Seen,
     /// When our rollback was accepted.
     accepted_at: Option<Instant>,
     /// A rollback sent by this run or a run on this machine moments ago may have been received
@@ -51,14 +49,10 @@ struct Tracking {
     unseen_rounds: u32,
     /// The last rollback the job reported (its "rollback started" message).
     last_rollback: Option<JobMessage>,
+    /// The option `prepare` chose to roll back to.
     chosen: Option<RollbackOption>,
+    /// The last job document read, shown while the admin API does not answer.
     last_detail: Value,
-}
-
-fn message_key(message: &JobMessage) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
-    message.hash(&mut hasher);
-    hasher.finish()
 }
 
 /// One deployment's patch rollback.
@@ -69,6 +63,7 @@ pub struct ArcgisTarget {
 }
 
 impl ArcgisTarget {
+    /// `to` is `start`'s `--to`; `None` for the other actions.
     pub fn new(client: ArcgisClient, to: Option<Choice>) -> Self {
         Self {
             client,
@@ -79,13 +74,14 @@ impl ArcgisTarget {
 
     /// Check Rollback.
     pub async fn options(&mut self) -> Result<(Vec<RollbackOption>, Value), Error> {
-        let (value, _) = self
+        let value: Value = self
             .client
             .call("/admin/system/upgrades/checkRollback", Vec::new())
             .await?;
         Ok((parse_options(&value)?, value))
     }
 
+    /// One reading of the job as a snapshot, the tracking updated with what it shows.
     fn judge(&mut self, job: Job, detail: Value) -> Snapshot {
         let t = &mut self.tracking;
         let newest = job.newest;
@@ -93,40 +89,7 @@ impl ArcgisTarget {
         if first_look {
             t.baseline = newest.or(Some(i64::MIN));
         }
-        let mut counts: HashMap<u64, usize> = HashMap::new();
-        for message in &job.messages {
-            *counts.entry(message_key(message)).or_default() += 1;
-        }
-        let mut events = Vec::new();
-        if !first_look {
-            // The messages beyond those seen before, in the server's order.
-            let mut new: HashMap<u64, usize> = counts
-                .iter()
-                .map(|(key, n)| {
-                    (
-                        *key,
-                        n.saturating_sub(t.seen.get(key).copied().unwrap_or(0)),
-                    )
-                })
-                .collect();
-            let mut fresh: Vec<&JobMessage> = Vec::new();
-            for message in job.messages.iter().rev() {
-                if let Some(n) = new.get_mut(&message_key(message)).filter(|n| **n > 0) {
-                    *n -= 1;
-                    fresh.push(message);
-                }
-            }
-            fresh.reverse();
-            if job.dropped > t.dropped_said {
-                events.push(format!(
-                    "({} older job messages not kept; the last {MAX_MESSAGES} are)",
-                    job.dropped
-                ));
-            }
-            events.extend(fresh.iter().map(|m| format!("[{}] {}", m.stamp, m.text)));
-        }
-        t.seen = counts;
-        t.dropped_said = t.dropped_said.max(job.dropped);
+        let events = t.seen.events(&job, first_look);
         if job.rollback.is_some() {
             t.last_rollback.clone_from(&job.rollback);
         }
@@ -231,6 +194,7 @@ impl ArcgisTarget {
         }
     }
 
+    /// How long our rollback has run, for errors during the wait.
     fn ran_for(&self) -> String {
         match self.tracking.accepted_at {
             Some(at) => format!(
@@ -267,7 +231,8 @@ impl Rollback for ArcgisTarget {
             let t = &self.tracking;
             t.accepted_at.is_some() || t.expected
         };
-        let (mut value, _) = match self.client.call("/admin/system/upgrades", Vec::new()).await {
+        let upgrades: Upgrades = match self.client.call("/admin/system/upgrades", Vec::new()).await
+        {
             Ok(answer) => answer,
             Err(Error::Auth(p)) if waiting => {
                 let message = if is_token_code(&p) {
@@ -285,8 +250,8 @@ impl Rollback for ArcgisTarget {
             Err(error) if waiting => return Ok(self.unavailable(&error)),
             Err(error) => return Err(error),
         };
-        match parse_job(&mut value, self.client.url()) {
-            Ok(job) => Ok(self.judge(job, value)),
+        match upgrades.into_job(self.client.url()) {
+            Ok((job, detail)) => Ok(self.judge(job, detail)),
             Err(error) if waiting => Ok(self.unavailable(&error)),
             Err(error) => Err(error),
         }

@@ -4,12 +4,20 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use reqwest::Url;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::client::token_answer;
 use super::*;
 use crate::http::{ClientOptions, HttpClient, TlsOptions, TokenPlacement};
 use crate::testing::{arb_json, arb_object_with, response};
+
+/// Reads a parsed upgrades document as a read does, leaving it cut down as the read's `detail`.
+fn parse_job(value: &mut Value, url: &str) -> Result<Job, Error> {
+    let upgrades = Upgrades::deserialize(std::mem::take(value)).expect("any JSON reads");
+    *value = upgrades.detail.clone();
+    upgrades.into_job(url).map(|(job, _)| job)
+}
 
 fn target() -> ArcgisTarget {
     let url = Url::parse("https://gis.invalid/arcgis").unwrap();

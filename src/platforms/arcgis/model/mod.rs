@@ -1,7 +1,9 @@
-//! The documents the admin API answers, as serde models: the upgrades job (its messages cut down
-//! to the last [`MAX_MESSAGES`]), Check Rollback's options and generateToken's answer. ArcGIS
-//! writes numbers as strings too, dates beyond any calendar and fields of any type, so each
-//! field is a [`Loose`] leaf, read as what it turns out to be rather than refused.
+//! The documents the admin API answers, as serde models: the upgrades job ([`job`]), Check
+//! Rollback's options and generateToken's answer. ArcGIS writes numbers as strings too, dates
+//! beyond any calendar and fields of any type, so each field is a [`Loose`] leaf, read as what
+//! it turns out to be rather than refused.
+
+mod job;
 
 use std::time::{Duration, SystemTime};
 
@@ -11,8 +13,7 @@ use serde_json::Value;
 
 use crate::error::{Error, excerpt};
 
-/// Message code of "rollback started" in the upgrades job.
-const ROLLBACK_STARTED: i64 = 2072;
+pub(super) use job::{Job, JobMessage, MAX_MESSAGES, Upgrades};
 
 /// A message's `when` as a key to order messages by: epoch milliseconds, with numbers beyond
 /// the range of `i64` (1e300) saturated so that they still sort last (or first).
@@ -87,6 +88,7 @@ impl<'de> Deserialize<'de> for Loose {
 }
 
 impl Loose {
+    /// The value, when the field is present.
     fn value(&self) -> Option<&Value> {
         self.0.as_ref()
     }
@@ -145,6 +147,7 @@ pub(super) struct TokenAnswer {
 }
 
 impl TokenAnswer {
+    /// The answer in `value`; anything but an object has no token.
     pub fn read(value: &Value) -> Self {
         fields_of(value)
     }
@@ -162,111 +165,6 @@ impl TokenAnswer {
             .integer()
             .and_then(time_from_ms)
     }
-}
-
-/// One message of the upgrades job: `{"message":"…","when":<epoch ms>,"code":<int>}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct MessageFields {
-    message: Loose,
-    when: Loose,
-    code: Loose,
-}
-
-/// `status` of the upgrades resource, but its messages: `{"state":S,"code":N,…}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct StatusFields {
-    state: Loose,
-    code: Loose,
-}
-
-/// Job messages kept from one reading: a job can log without end, memory must not grow with it.
-pub const MAX_MESSAGES: usize = 500;
-
-/// One message of the upgrades job.
-#[derive(Debug, Clone, Hash)]
-pub(super) struct JobMessage {
-    pub text: String,
-    pub when: Option<i64>,
-    /// `when` as shown: a date, or the raw value when it is none.
-    pub stamp: String,
-    pub code: Option<i64>,
-}
-
-/// `status` of the upgrades resource.
-#[derive(Debug)]
-pub(super) struct Job {
-    pub state: String,
-    pub code: Option<i64>,
-    /// The last [`MAX_MESSAGES`] messages, in the server's order.
-    pub messages: Vec<JobMessage>,
-    /// Messages before those, not kept.
-    pub dropped: usize,
-    /// The newest `when` among all messages, kept or not.
-    pub newest: Option<i64>,
-    /// The last "rollback started" message (code 2072), kept or not.
-    pub rollback: Option<JobMessage>,
-}
-
-impl JobMessage {
-    /// `item` as shown; one that is no message object is shown as the server wrote it.
-    fn read(item: &Value) -> Self {
-        Self::new(item, &fields_of(item))
-    }
-
-    fn new(item: &Value, fields: &MessageFields) -> Self {
-        Self {
-            text: fields
-                .message
-                .as_str()
-                .map_or_else(|| item.to_string(), str::to_string),
-            when: fields.when.epoch_ms(),
-            stamp: fields.when.when_label(),
-            code: fields.code.integer(),
-        }
-    }
-}
-
-/// Reads the job, and cuts the document's message list down to the last [`MAX_MESSAGES`],
-/// saying how many went (`status.messages_dropped`), so that what is kept stays small.
-pub(super) fn parse_job(value: &mut Value, url: &str) -> Result<Job, Error> {
-    let Some(status) = value.get_mut("status").filter(|s| s.is_object()) else {
-        return Err(Error::unexpected(format!(
-            "{url}/admin/system/upgrades answered without a status object: {}",
-            excerpt(value.to_string().as_bytes(), 200)
-        )));
-    };
-    let mut newest = None;
-    let mut rollback = None;
-    let mut dropped = 0;
-    let mut messages = Vec::new();
-    if let Some(items) = status.get_mut("messages").and_then(Value::as_array_mut) {
-        for item in items.iter() {
-            let fields: MessageFields = fields_of(item);
-            newest = newest.max(fields.when.epoch_ms());
-            if fields.code.integer() == Some(ROLLBACK_STARTED) {
-                rollback = Some(JobMessage::new(item, &fields));
-            }
-        }
-        dropped = items.len().saturating_sub(MAX_MESSAGES);
-        items.drain(..dropped);
-        messages = items.iter().map(JobMessage::read).collect();
-    }
-    if dropped > 0
-        && let Some(map) = status.as_object_mut()
-    {
-        map.insert("messages_dropped".into(), dropped.into());
-    }
-    let fields: StatusFields = fields_of(status);
-    Ok(Job {
-        state: fields.state.as_str().unwrap_or("").to_string(),
-        code: fields.code.integer(),
-        messages,
-        dropped,
-        newest,
-        rollback,
-    })
 }
 
 /// A version the deployment can roll back to.
