@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::http::Response;
+use crate::http::{ClientOptions, HttpClient, Response, TlsOptions, TokenPlacement};
 
 /// An answer as the HTTP layer hands it to a platform.
 pub fn response(status: u16, body: &[u8]) -> Response {
@@ -14,6 +14,23 @@ pub fn response(status: u16, body: &[u8]) -> Response {
         headers: reqwest::header::HeaderMap::new(),
         body: body.to_vec(),
     }
+}
+
+/// A client for `base` that sends nothing in these tests (skipping the system roots keeps each
+/// case fast).
+pub fn client(base: &reqwest::Url) -> HttpClient {
+    HttpClient::new(ClientOptions {
+        base: base.clone(),
+        tls: TlsOptions {
+            insecure: true,
+            ..TlsOptions::default()
+        },
+        token: None,
+        token_placement: TokenPlacement::AUTHORIZATION,
+        redirect_domains: &[],
+        request_timeout: std::time::Duration::from_secs(1),
+    })
+    .unwrap()
 }
 
 /// Any JSON value, nested a few levels.

@@ -9,13 +9,14 @@
 //! a rollback goes through [`HttpClient::send_once`], which repeats a request only when the
 //! server provably did not act on it (no connection, or 429/503).
 
+mod failure;
 mod message;
 mod proxy;
+mod redirect;
 mod retry;
 pub mod tls;
 
 use std::collections::HashSet;
-use std::error::Error as StdError;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,10 +25,12 @@ use tracing::{debug, info};
 
 use crate::error::{Error, Problem, excerpt};
 pub use crate::secret::Secret;
+use failure::{Failure, chain, too_large};
 pub use message::{
     Body, ClientOptions, Delivery, Field, Request, RequestRecord, Response, TokenPlacement,
 };
 use proxy::{Proxies, Route};
+pub use redirect::{is_loopback, refuse_plain_http};
 pub use retry::{SEND_RETRY_STATUSES, backoff};
 pub use tls::{IdentityFile, IdentitySource, TlsOptions};
 
@@ -37,21 +40,6 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 const MAX_REDIRECTS: usize = 5;
 const REDACTED: &str = "<redacted>";
 const USER_AGENT: &str = concat!("rollback/", env!("CARGO_PKG_VERSION"));
-
-/// Why one attempt failed.
-enum Failure {
-    /// The request never left: connect or DNS failure.
-    NotSent(Error),
-    /// The request may have reached the server.
-    Ambiguous(Error),
-    /// The request never left and retrying cannot help (TLS trust, refused client certificate).
-    Final(Error),
-    /// The server answered, but the answer cannot be read (over the size cap): a read is not
-    /// worth repeating, and a mutating request may have been acted on.
-    Unreadable(Error),
-    /// The server answered with a redirect that is not followed: it did not act on the request.
-    Redirect(Error),
-}
 
 struct Header {
     name: &'static str,
@@ -127,26 +115,6 @@ impl HttpClient {
     /// Replaces the bearer token (a new one was generated).
     pub fn set_token(&self, token: Secret) {
         *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token);
-    }
-
-    /// The one rule for where a request, and so a credential, may go: the endpoint's origin,
-    /// or an https host under one of the redirect domains.
-    fn may_reach(&self, url: &Url) -> bool {
-        url.origin() == self.base.origin() || self.in_redirect_domains(url)
-    }
-
-    fn in_redirect_domains(&self, url: &Url) -> bool {
-        url.scheme() == "https"
-            && matches!(url.host(), Some(url::Host::Domain(_)))
-            && url.host_str().is_some_and(|host| {
-                let host = host.to_ascii_lowercase();
-                self.redirect_domains.iter().any(|domain| {
-                    host == *domain
-                        || host
-                            .strip_suffix(domain)
-                            .is_some_and(|rest| rest.ends_with('.'))
-                })
-            })
     }
 
     fn token_for(&self, url: &Url) -> Option<Secret> {
@@ -460,139 +428,6 @@ impl HttpClient {
         }
         Ok(route)
     }
-
-    fn classify(&self, error: reqwest::Error, url: &Url, route: &Route) -> Failure {
-        // The proxy, when there is one, is named: the failure may be its own.
-        let host = match (url.host_str(), url.port_or_known_default()) {
-            (Some(host), Some(port)) => format!("{host}:{port}{}", route.through()),
-            _ => format!("{url}{}", route.through()),
-        };
-        if let Some(tls) = find_rustls_error(&error) {
-            use rustls::AlertDescription as A;
-            return match tls {
-                // Refusals of the handshake itself: the server took no request. With TLS 1.3
-                // a refused client certificate shows only after the handshake, but the server
-                // still acted on nothing.
-                rustls::Error::AlertReceived(
-                    A::BadCertificate
-                    | A::CertificateRequired
-                    | A::UnknownCA
-                    | A::AccessDenied
-                    | A::CertificateUnknown
-                    | A::CertificateExpired
-                    | A::CertificateRevoked
-                    | A::UnsupportedCertificate,
-                ) => Failure::Final(Error::Auth(Problem::new(format!(
-                    "{host} refused the TLS client certificate ({tls}); check --cert"
-                )))),
-                rustls::Error::InvalidCertificate(reason) => {
-                    Failure::Final(Error::unreachable(format!(
-                        "TLS: the server certificate of {host} is not trusted ({reason:?}); pass its CA with --ca"
-                    )))
-                }
-                other if error.is_connect() => Failure::Final(Error::unreachable(format!(
-                    "TLS with {host} failed: {other}"
-                ))),
-                // The handshake was done and the request may have left: the stream broke after.
-                other => Failure::Ambiguous(Error::unreachable(format!(
-                    "the TLS connection to {host} broke: {other}"
-                ))),
-            };
-        }
-        // The innermost cause says what happened ("Connection refused"); the outer layers
-        // only repeat that a request failed.
-        let cause = root_cause(&error);
-        if error.is_connect() {
-            Failure::NotSent(Error::unreachable(format!(
-                "cannot connect to {host}: {cause}"
-            )))
-        } else if error.is_timeout() {
-            Failure::Ambiguous(Error::unreachable(format!(
-                "no complete answer from {host} within {}s",
-                self.request_timeout.as_secs()
-            )))
-        } else {
-            Failure::Ambiguous(Error::unreachable(format!(
-                "the connection to {host} failed: {cause}"
-            )))
-        }
-    }
-}
-
-fn too_large(url: &Url) -> Failure {
-    Failure::Unreadable(Error::unexpected(format!(
-        "the answer from {url} is larger than {} MiB; stopped reading it",
-        MAX_BODY / (1024 * 1024)
-    )))
-}
-
-/// Refuses to send a credential in clear text to anything but this machine.
-pub fn refuse_plain_http(url: &Url) -> Result<(), Error> {
-    if url.scheme() == "https" || is_loopback(url) {
-        return Ok(());
-    }
-    Err(Error::Usage(format!(
-        "refusing to send a credential over plain {}:// to {}: use https (plain http is allowed only to this machine)",
-        url.scheme(),
-        url.host_str().unwrap_or("?")
-    )))
-}
-
-/// Whether the URL names this machine: a loopback IP literal or `localhost` itself. A name
-/// under `.localhost` is not: the system resolver may send it anywhere (RFC 6761 only asks).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
-/// The distinct messages of an error and its sources, innermost last.
-fn chain(error: &(dyn StdError + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = Some(error);
-    while let Some(e) = current {
-        let text = e.to_string();
-        // reqwest's outer message repeats the URL; the causes say what happened.
-        if !text.starts_with("error sending request") && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = next_source(e);
-    }
-    parts.join(": ")
-}
-
-/// The innermost message of an error's sources.
-fn root_cause(error: &(dyn StdError + 'static)) -> String {
-    let mut current = error;
-    while let Some(next) = next_source(current) {
-        current = next;
-    }
-    current.to_string()
-}
-
-/// Like `source()`, but looks inside `io::Error`, whose `source()` skips the wrapped error.
-fn next_source<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
-    if let Some(inner) = error
-        .downcast_ref::<std::io::Error>()
-        .and_then(|io| io.get_ref())
-    {
-        return Some(inner);
-    }
-    error.source()
-}
-
-fn find_rustls_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
-    let mut current = Some(error);
-    while let Some(e) = current {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        current = next_source(e);
-    }
-    None
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use super::client::token_answer;
 use super::*;
-use crate::http::{ClientOptions, HttpClient, TlsOptions, TokenPlacement};
 use crate::testing::{arb_json, arb_object_with, response};
 
 /// Reads a parsed upgrades document as a read does, leaving it cut down as the read's `detail`.
@@ -21,19 +20,7 @@ fn parse_job(value: &mut Value, url: &str) -> Result<Job, Error> {
 
 fn target() -> ArcgisTarget {
     let url = Url::parse("https://gis.invalid/arcgis").unwrap();
-    let http = HttpClient::new(ClientOptions {
-        base: url.clone(),
-        // Nothing is sent; skipping the system roots keeps each case fast.
-        tls: TlsOptions {
-            insecure: true,
-            ..TlsOptions::default()
-        },
-        token: None,
-        token_placement: TokenPlacement::AUTHORIZATION,
-        redirect_domains: &[],
-        request_timeout: Duration::from_secs(1),
-    })
-    .unwrap();
+    let http = crate::testing::client(&url);
     ArcgisTarget::new(
         ArcgisClient::new(http, &url, None, Duration::from_secs(60)),
         None,

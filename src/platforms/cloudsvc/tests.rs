@@ -3,7 +3,6 @@
 
 use super::*;
 
-use crate::http::{ClientOptions, HttpClient, TlsOptions, TokenPlacement};
 use crate::testing::{Shape, arb_document, arb_xml_text, full_document, response, to_xml};
 use Shape::{Leaf, List, Object};
 use proptest::prelude::*;
@@ -67,19 +66,7 @@ fn document(name: &str, value: &Value) -> Vec<u8> {
 
 fn target(mode: Mode, walk_only: bool) -> CloudsvcTarget {
     let base = Url::parse("https://management.core.invalid").unwrap();
-    let http = HttpClient::new(ClientOptions {
-        base: base.clone(),
-        // Nothing is sent; skipping the system roots keeps each case fast.
-        tls: TlsOptions {
-            insecure: true,
-            ..TlsOptions::default()
-        },
-        token: None,
-        token_placement: TokenPlacement::AUTHORIZATION,
-        redirect_domains: &[],
-        request_timeout: Duration::from_secs(1),
-    })
-    .unwrap();
+    let http = crate::testing::client(&base);
     let purpose = if walk_only {
         Purpose::Walk
     } else {
