@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use wiremock::ResponseTemplate;
 
-use crate::cloudsvc::{SUB, deployment, slot_path};
 use crate::raw::{Action, RawServer};
 use crate::scenario::arcgis::{DONE, STARTED, installed, job};
+use crate::scenario::cloudsvc::{SLOT, SUB, deployment};
 use crate::scenario::sf::{APP_PROGRESS, APP_ROLLBACK, app, app_rollback_sent};
 use crate::scenario::{Outcome, Scenario};
 
@@ -114,11 +114,10 @@ fn xml(body: String) -> Action {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cloudsvc_reset_after_the_post_attaches_to_the_rollback_that_runs() {
-    let slot = slot_path();
-    let post = format!("{slot}/?comp=rollback");
+    let post = format!("{SLOT}/?comp=rollback");
     let server = RawServer::routes(vec![
         (
-            slot.as_str(),
+            SLOT,
             vec![
                 xml(deployment(Some(("Auto", "During", 1)), true)),
                 // After the reset: the update no longer allows a rollback: ours runs.
@@ -150,10 +149,10 @@ async fn cloudsvc_reset_after_the_post_attaches_to_the_rollback_that_runs() {
     assert_eq!(
         lines,
         [
-            format!("GET {slot} HTTP/1.1"),
+            format!("GET {SLOT} HTTP/1.1"),
             format!("POST {post} HTTP/1.1"),
-            format!("GET {slot} HTTP/1.1"),
-            format!("GET {slot} HTTP/1.1"),
+            format!("GET {SLOT} HTTP/1.1"),
+            format!("GET {SLOT} HTTP/1.1"),
         ]
     );
     assert_eq!(out.json()["outcome"], "rolled_back");
