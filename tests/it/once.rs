@@ -8,7 +8,7 @@ use wiremock::ResponseTemplate;
 
 use crate::raw::{Action, RawServer};
 use crate::scenario::arcgis::{DONE, STARTED, installed, job};
-use crate::scenario::cloudsvc::{SLOT, SUB, deployment};
+use crate::scenario::cloudsvc::{AUTO, BY_SLOT, SLOT, deployment};
 use crate::scenario::sf::{APP_PROGRESS, APP_ROLLBACK, app, app_rollback_sent};
 use crate::scenario::{Outcome, Scenario};
 
@@ -119,28 +119,19 @@ async fn cloudsvc_reset_after_the_post_attaches_to_the_rollback_that_runs() {
         (
             SLOT,
             vec![
-                xml(deployment(Some(("Auto", "During", 1)), true)),
+                xml(deployment(AUTO, true)),
                 // After the reset: the update no longer allows a rollback: ours runs.
-                xml(deployment(Some(("Auto", "During", 1)), false)),
+                xml(deployment(AUTO, false)),
                 xml(deployment(None, false)),
             ],
         ),
         (post.as_str(), vec![Action::Reset]),
     ])
     .await;
-    let out = Scenario::new()
+    let out = Scenario::cloudsvc_cli()
         .at(&server.uri)
-        .args(["cloudsvc", "--endpoint", "SERVER", "--subscription", SUB])
-        .args([
-            "--service",
-            "mysvc",
-            "--slot",
-            "production",
-            "--poll-interval",
-            "20ms",
-        ])
+        .args(BY_SLOT.args)
         .args(["start", "--yes", "--json"])
-        .env("ROLLBACK_CLOUDSVC_TOKEN", "aad-MARKER-token")
         .run()
         .await;
     out.code(0)

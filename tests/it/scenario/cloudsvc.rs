@@ -46,7 +46,12 @@ pub type Update<'a> = Option<(&'a str, &'a str, u32)>;
 
 impl Scenario {
     /// `rollback cloudsvc --endpoint SERVER --subscription SUB --service mysvc --poll-interval
-    /// 20ms TARGET…` with a token.
+    /// 20ms …` with a token: no deployment named yet.
+    pub fn cloudsvc_cli() -> Self {
+        Self::cloudsvc_with(&[])
+    }
+
+    /// `cloudsvc_cli` with the arguments `target` that name the deployment.
     fn cloudsvc_with(target: &[&str]) -> Self {
         let base = [
             "cloudsvc",
