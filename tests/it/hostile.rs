@@ -5,6 +5,7 @@ use serde_json::json;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::*;
+use crate::scenario::cloudsvc::SUB;
 
 async fn catch_all() -> MockServer {
     let server = MockServer::start().await;
@@ -85,14 +86,13 @@ async fn application_ids_cannot_leave_their_path_segment() {
 async fn bad_numbers_conflicts_and_names_exit_2_with_nothing_sent() {
     let server = catch_all().await;
     let uri = server.uri();
-    let sub = "0123abcd-0000-4000-8000-0123456789ab";
     let cs = |rest: &[&'static str]| {
         let mut v: Vec<String> = [
             "cloudsvc",
             "--endpoint",
             &uri,
             "--subscription",
-            sub,
+            SUB,
             "--service",
             "svc",
         ]
@@ -313,7 +313,6 @@ async fn long_or_controlled_ids_names_and_header_values_exit_2_with_nothing_sent
     let long = "a".repeat(100_000);
     let long_path = format!("{uri}/{long}");
     let arcgis = format!("{uri}/arcgis");
-    let sub = "0123abcd-0000-4000-8000-0123456789ab";
     let token = [
         ("ROLLBACK_CLOUDSVC_TOKEN", "t"),
         ("ROLLBACK_ARCGIS_TOKEN", "t"),
@@ -417,7 +416,7 @@ async fn long_or_controlled_ids_names_and_header_values_exit_2_with_nothing_sent
         (
             cs(&[
                 "--subscription",
-                sub,
+                SUB,
                 "--service",
                 long_service,
                 "--slot",
@@ -429,7 +428,7 @@ async fn long_or_controlled_ids_names_and_header_values_exit_2_with_nothing_sent
         (
             cs(&[
                 "--subscription",
-                sub,
+                SUB,
                 "--service",
                 "svc",
                 "--deployment",
@@ -441,7 +440,7 @@ async fn long_or_controlled_ids_names_and_header_values_exit_2_with_nothing_sent
         (
             cs(&[
                 "--subscription",
-                sub,
+                SUB,
                 "--service",
                 "s\u{9}vc",
                 "--slot",
@@ -526,7 +525,6 @@ async fn devices_and_oversize_files_are_refused_quickly() {
         "[profiles.default.sf]\ntoken_file = \"/dev/zero\"\n",
     )
     .unwrap();
-    let sub = "0123abcd-0000-4000-8000-0123456789ab";
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec![
@@ -608,7 +606,7 @@ async fn devices_and_oversize_files_are_refused_quickly() {
                 "--endpoint",
                 &uri,
                 "--subscription",
-                sub,
+                SUB,
                 "--service",
                 "svc",
                 "--slot",

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use wiremock::ResponseTemplate;
 
-use crate::cloudsvc::{SUB, deployment, slot_path};
 use crate::raw::{Action, RawServer};
 use crate::scenario::arcgis::{DONE, STARTED, installed, job};
+use crate::scenario::cloudsvc::{AUTO, BY_SLOT, SLOT, deployment};
 use crate::scenario::sf::{APP_PROGRESS, APP_ROLLBACK, app, app_rollback_sent};
 use crate::scenario::{Outcome, Scenario};
 
@@ -114,34 +114,24 @@ fn xml(body: String) -> Action {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cloudsvc_reset_after_the_post_attaches_to_the_rollback_that_runs() {
-    let slot = slot_path();
-    let post = format!("{slot}/?comp=rollback");
+    let post = format!("{SLOT}/?comp=rollback");
     let server = RawServer::routes(vec![
         (
-            slot.as_str(),
+            SLOT,
             vec![
-                xml(deployment(Some(("Auto", "During", 1)), true)),
+                xml(deployment(AUTO, true)),
                 // After the reset: the update no longer allows a rollback: ours runs.
-                xml(deployment(Some(("Auto", "During", 1)), false)),
+                xml(deployment(AUTO, false)),
                 xml(deployment(None, false)),
             ],
         ),
         (post.as_str(), vec![Action::Reset]),
     ])
     .await;
-    let out = Scenario::new()
+    let out = Scenario::cloudsvc_cli()
         .at(&server.uri)
-        .args(["cloudsvc", "--endpoint", "SERVER", "--subscription", SUB])
-        .args([
-            "--service",
-            "mysvc",
-            "--slot",
-            "production",
-            "--poll-interval",
-            "20ms",
-        ])
+        .args(BY_SLOT.args)
         .args(["start", "--yes", "--json"])
-        .env("ROLLBACK_CLOUDSVC_TOKEN", "aad-MARKER-token")
         .run()
         .await;
     out.code(0)
@@ -150,10 +140,10 @@ async fn cloudsvc_reset_after_the_post_attaches_to_the_rollback_that_runs() {
     assert_eq!(
         lines,
         [
-            format!("GET {slot} HTTP/1.1"),
+            format!("GET {SLOT} HTTP/1.1"),
             format!("POST {post} HTTP/1.1"),
-            format!("GET {slot} HTTP/1.1"),
-            format!("GET {slot} HTTP/1.1"),
+            format!("GET {SLOT} HTTP/1.1"),
+            format!("GET {SLOT} HTTP/1.1"),
         ]
     );
     assert_eq!(out.json()["outcome"], "rolled_back");

@@ -7,9 +7,11 @@
 //! take without escaping. Platform presets and wire documents are in `scenario/*.rs`.
 
 pub mod arcgis;
+pub mod cloudsvc;
 pub mod sf;
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -20,7 +22,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::common::{Run, Seq, doc_differences, normalize, request_line, rollback};
 
-/// One answer: a bodiless status, a response, or a JSON body with 200.
+/// One answer: a bodiless status, a response, or a JSON or XML body with 200.
 pub trait Answer {
     fn response(self) -> ResponseTemplate;
 }
@@ -40,6 +42,13 @@ impl Answer for ResponseTemplate {
 impl Answer for Value {
     fn response(self) -> ResponseTemplate {
         ResponseTemplate::new(200).set_body_json(self)
+    }
+}
+
+/// An XML document with 200 (the Service Management API's bodies).
+impl Answer for String {
+    fn response(self) -> ResponseTemplate {
+        ResponseTemplate::new(200).set_body_raw(self, "application/xml; charset=utf-8")
     }
 }
 
@@ -70,7 +79,7 @@ impl<T: Answer> Answers for Vec<T> {
 #[must_use]
 #[derive(Default)]
 pub struct Scenario {
-    /// Set once a run started it: later runs of the same scenario reuse it.
+    /// Set once `started` or a run started it: later runs of the same scenario reuse it.
     server: Option<MockServer>,
     /// A server of the test's own that `SERVER` names instead of the mock server.
     at: Option<String>,
@@ -145,8 +154,8 @@ impl Scenario {
         self
     }
 
-    /// `SERVER` names a server of the test's own at `uri` (a raw one that resets or stalls):
-    /// the mock server still runs, but nothing is sent to it.
+    /// `SERVER` names a server of the test's own at `uri`: a raw one that resets or stalls, to
+    /// which the mock server is then a bystander, or a TLS front before the started mock server.
     pub fn at(mut self, uri: &str) -> Self {
         self.at = Some(uri.to_string());
         self
@@ -180,6 +189,29 @@ impl Scenario {
     fn base(mut self, args: &[&str]) -> Self {
         self.base = args.iter().map(|a| a.to_string()).collect();
         self
+    }
+
+    /// Starts the server now, for what must know where it is before the run: a redirect's
+    /// `Location`, a TLS front before it.
+    pub async fn started(mut self) -> Self {
+        if self.server.is_none() {
+            self.server = Some(MockServer::start().await);
+        }
+        self
+    }
+
+    /// The URI of the server `started` started.
+    pub fn uri(&self) -> String {
+        self.started_server().uri()
+    }
+
+    /// The address of the server `started` started.
+    pub fn address(&self) -> SocketAddr {
+        *self.started_server().address()
+    }
+
+    fn started_server(&self) -> &MockServer {
+        self.server.as_ref().expect("a started server")
     }
 
     /// Starts the server (unless a run already did), runs the binary to its end.
@@ -352,6 +384,14 @@ impl Outcome {
         self.holds(self.run.stderr.ends_with(&end), || {
             format!("stderr does not end with {end:?}")
         })
+    }
+
+    /// Refused at the command line: exit 2, `part` in stderr, and no `MARKER` of a secret there.
+    #[track_caller]
+    pub fn usage_error(&self, part: &str) -> &Self {
+        self.code(2).stderr_contains(part);
+        let shown = self.run.stderr.contains("MARKER");
+        self.holds(!shown, || "stderr shows a MARKER".into())
     }
 
     /// No output names `secret`.
