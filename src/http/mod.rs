@@ -15,10 +15,11 @@ mod proxy;
 mod redirect;
 mod retry;
 pub mod tls;
+mod token;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::{Method, Url};
 use tracing::{debug, info};
@@ -33,6 +34,7 @@ use proxy::{Proxies, Route};
 pub use redirect::{is_loopback, refuse_plain_http};
 pub use retry::{SEND_RETRY_STATUSES, backoff};
 pub use tls::{IdentityFile, IdentitySource, TlsOptions};
+use token::TokenCache;
 
 /// The most we read of one answer: status documents are kilobytes.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -51,7 +53,7 @@ struct Header {
 pub struct HttpClient {
     client: reqwest::Client,
     base: Url,
-    token: Mutex<Option<Secret>>,
+    token: Mutex<TokenCache>,
     token_placement: TokenPlacement,
     redirect_domains: &'static [&'static str],
     request_timeout: Duration,
@@ -103,7 +105,7 @@ impl HttpClient {
         Ok(Self {
             client,
             base: options.base,
-            token: Mutex::new(options.token),
+            token: Mutex::new(TokenCache::fixed(options.token)),
             token_placement: options.token_placement,
             redirect_domains: options.redirect_domains,
             request_timeout: options.request_timeout,
@@ -113,16 +115,22 @@ impl HttpClient {
     }
 
     /// Replaces the bearer token (a new one was generated).
-    pub fn set_token(&self, token: Secret) {
-        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token);
+    pub fn set_token(&self, token: Secret, expires_at: SystemTime) {
+        self.tokens().store(token, expires_at);
+    }
+
+    /// Whether a token must be generated before the next request (none yet, or the one held
+    /// expires soon).
+    pub fn token_due(&self) -> bool {
+        self.tokens().due(SystemTime::now())
+    }
+
+    fn tokens(&self) -> std::sync::MutexGuard<'_, TokenCache> {
+        self.token.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn token_for(&self, url: &Url) -> Option<Secret> {
-        let token = self
-            .token
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()?;
+        let token = self.tokens().current()?;
         // Never in clear to another machine, whatever the origin.
         (self.may_reach(url) && refuse_plain_http(url).is_ok()).then_some(token)
     }

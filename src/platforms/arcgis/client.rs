@@ -12,9 +12,6 @@ use super::model::{TokenAnswer, Upgrades, text};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Body, Field, HttpClient, Request, Response, Secret};
 
-/// Regenerate a token this long before it expires.
-const REFRESH_MARGIN: Duration = Duration::from_secs(300);
-
 /// A built-in account whose password the tool exchanges for tokens.
 pub struct Login {
     pub username: String,
@@ -30,8 +27,6 @@ pub struct ArcgisClient {
     referer: Option<String>,
     /// Token lifetime to ask for, in minutes.
     token_minutes: u64,
-    /// When the generated token expires; `None` before the first.
-    expires_at: Option<SystemTime>,
 }
 
 impl ArcgisClient {
@@ -48,7 +43,6 @@ impl ArcgisClient {
             login,
             referer,
             token_minutes,
-            expires_at: None,
         }
     }
 
@@ -93,8 +87,7 @@ impl ArcgisClient {
             }),
             other => other,
         })?;
-        self.expires_at = Some(expires_at);
-        self.http.set_token(Secret::new(token));
+        self.http.set_token(Secret::new(token), expires_at);
         tracing::info!(
             "generated a token for {} ({} minutes asked)",
             login.username,
@@ -105,16 +98,8 @@ impl ArcgisClient {
 
     /// Makes sure a held password has produced a token that is not about to expire.
     pub(super) async fn ensure_token(&mut self) -> Result<(), Error> {
-        if self.login.is_none() {
-            return Ok(());
-        }
-        let due = match self.expires_at {
-            None => true,
-            Some(at) => at
-                .checked_sub(REFRESH_MARGIN)
-                .is_none_or(|at| SystemTime::now() >= at),
-        };
-        if due {
+        // The HTTP layer's token cache says when the generated token is due for renewal.
+        if self.login.is_some() && self.http.token_due() {
             self.generate_token().await
         } else {
             Ok(())
