@@ -383,6 +383,8 @@ pub fn plain_name(value: &str, option: &str, what: &str) -> Result<String, Error
     }
 }
 
+/// A profile value that must be one of a clap enum's names; `key` is the dotted key
+/// (`cloudsvc.mode`) the message names.
 pub fn profile_enum<T: clap::ValueEnum>(
     value: &Option<String>,
     key: &str,
@@ -396,7 +398,7 @@ pub fn profile_enum<T: clap::ValueEnum>(
                     .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
                     .collect();
                 Error::Usage(format!(
-                    "profile setting cloudsvc.{key} = {v:?}: expected one of {}",
+                    "profile setting {key} = {v:?}: expected one of {}",
                     allowed.join(", ")
                 ))
             })

@@ -131,7 +131,7 @@ pub async fn resolve(
             "a deployment name",
         )?),
         (None, None) => match (
-            config::profile_enum::<SlotArg>(&p.slot, "slot")?,
+            config::profile_enum::<SlotArg>(&p.slot, "cloudsvc.slot")?,
             &p.deployment,
         ) {
             (Some(_), Some(_)) => {
@@ -153,7 +153,10 @@ pub async fn resolve(
             }
         },
     };
-    let mode = match mode.or(config::profile_enum::<RollbackMode>(&p.mode, "mode")?) {
+    let mode = match mode.or(config::profile_enum::<RollbackMode>(
+        &p.mode,
+        "cloudsvc.mode",
+    )?) {
         Some(RollbackMode::Manual) => Mode::Manual,
         Some(RollbackMode::Auto) | None => Mode::Auto,
     };
@@ -162,7 +165,7 @@ pub async fn resolve(
         (None, Some(cloud)) => cloud_endpoint(cloud).into(),
         (None, None) => match (
             &p.endpoint,
-            config::profile_enum::<Cloud>(&p.cloud, "cloud")?,
+            config::profile_enum::<Cloud>(&p.cloud, "cloudsvc.cloud")?,
         ) {
             (Some(url), _) => url.clone(),
             (None, Some(cloud)) => cloud_endpoint(cloud).into(),
