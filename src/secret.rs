@@ -6,8 +6,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::input;
-
-const REDACTED: &str = "<redacted>";
+use crate::redact::REDACTED;
 
 /// A credential. Its `Debug` never shows it, and nothing prints it: creating one registers it
 /// with [`crate::redact`], which removes it from every string the tool prints.

@@ -25,6 +25,7 @@ use reqwest::{Method, Url};
 use tracing::{debug, info};
 
 use crate::error::{Error, Problem, excerpt};
+use crate::redact::REDACTED;
 pub use crate::secret::Secret;
 use failure::{Failure, chain, too_large};
 pub use message::{
@@ -40,7 +41,6 @@ use token::TokenCache;
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Redirect hops followed before giving up.
 const MAX_REDIRECTS: usize = 5;
-const REDACTED: &str = "<redacted>";
 const USER_AGENT: &str = concat!("rollback/", env!("CARGO_PKG_VERSION"));
 
 struct Header {
