@@ -15,13 +15,12 @@ pub(super) enum Failure {
     NotSent(Error),
     /// The request may have reached the server.
     Ambiguous(Error),
-    /// The request never left and retrying cannot help (TLS trust, refused client certificate).
+    /// Not acted on, and retrying cannot help: the request never left (TLS trust, a refused
+    /// client certificate), or the server answered with a redirect that is not followed.
     Final(Error),
     /// The server answered, but the answer cannot be read (over the size cap): a read is not
     /// worth repeating, and a mutating request may have been acted on.
     Unreadable(Error),
-    /// The server answered with a redirect that is not followed: it did not act on the request.
-    Redirect(Error),
 }
 
 pub(super) fn too_large(url: &Url) -> Failure {

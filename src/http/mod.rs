@@ -299,9 +299,7 @@ impl HttpClient {
                     (Ok(response), delay)
                 }
                 Ok(response) => return Ok(response),
-                Err(
-                    Failure::Final(error) | Failure::Unreadable(error) | Failure::Redirect(error),
-                ) => {
+                Err(Failure::Final(error) | Failure::Unreadable(error)) => {
                     return Err(error);
                 }
                 Err(Failure::NotSent(error) | Failure::Ambiguous(error)) => {
@@ -332,9 +330,8 @@ impl HttpClient {
         match self.attempt(request).await {
             Ok(response) => Delivery::Answered(response),
             Err(Failure::NotSent(error)) => Delivery::NotSent { error, retry: true },
-            // A redirect not followed is an answer that the request belongs elsewhere:
-            // nothing was done.
-            Err(Failure::Final(error) | Failure::Redirect(error)) => Delivery::NotSent {
+            // A refused handshake, or a redirect not followed: nothing was done.
+            Err(Failure::Final(error)) => Delivery::NotSent {
                 error,
                 retry: false,
             },
@@ -352,7 +349,7 @@ impl HttpClient {
             let response = self.attempt_once(request, &url).await?;
             let next = self
                 .redirect_target(&request.method, &request.url, &url, &response)
-                .map_err(Failure::Redirect)?;
+                .map_err(Failure::Final)?;
             let Some(next) = next else {
                 return Ok(response);
             };
