@@ -103,8 +103,15 @@ impl Audit {
         self.wrote.get()
     }
 
-    /// A fresh entry of this run.
-    pub fn entry(&self, event: &str, platform: &str, target: &str, outcome: &str) -> Entry {
+    /// A fresh entry of this run; `outcome` is any value serialized as one word (a
+    /// [`Delivered`], the result's outcome, or a plain string).
+    pub fn entry(
+        &self,
+        event: &str,
+        platform: &str,
+        target: &str,
+        outcome: impl Serialize,
+    ) -> Entry {
         Entry {
             at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
             run: self.run.clone(),
@@ -115,7 +122,10 @@ impl Audit {
             method: None,
             url: None,
             sent_to: None,
-            outcome: outcome.into(),
+            outcome: serde_json::to_value(outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             http_status: None,
             exit_code: None,
         }

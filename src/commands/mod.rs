@@ -34,11 +34,7 @@ pub async fn run<P: Platform>(global: &GlobalArgs, args: &P::Args, sections: &[S
     let result = execute::<P>(global, args, sections, &printer, &mut report, &audit).await;
     report.finish(result, global.if_upgrading);
     if let Some(audit) = audit.get().filter(|a| a.wrote()) {
-        let outcome = serde_json::to_value(report.outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let mut entry = audit.entry("result", report.platform, &report.target, &outcome);
+        let mut entry = audit.entry("result", report.platform, &report.target, report.outcome);
         entry.exit_code = Some(report.exit_code);
         if let Err(warning) = audit.append(&entry) {
             printer.warn(&warning);

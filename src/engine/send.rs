@@ -277,13 +277,9 @@ fn audit(
     fate: Delivered,
     response: Option<&Response>,
 ) {
-    let outcome = serde_json::to_value(fate)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
     let mut entry = ctx
         .audit
-        .entry("request", report.platform, &report.target, &outcome);
+        .entry("request", report.platform, &report.target, fate);
     entry.kind = Some(kind);
     entry.method = Some(request.method.to_string());
     entry.url = Some(request.url.to_string());
