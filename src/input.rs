@@ -237,6 +237,19 @@ mod tests {
         assert_eq!(err.to_string(), "a directory, not a regular file");
     }
 
+    /// A named pipe in `dir` (`mkfifo`).
+    fn make_fifo(dir: &Path) -> std::path::PathBuf {
+        let fifo = dir.join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        fifo
+    }
+
     #[tokio::test]
     async fn secret_files_may_be_fifos_but_not_devices() {
         let err = read_secret_file(Path::new("/dev/zero")).await.unwrap_err();
@@ -245,14 +258,7 @@ mod tests {
             "a character device, neither a regular file nor a FIFO"
         );
         let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("fifo");
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(&fifo)
-                .status()
-                .unwrap()
-                .success()
-        );
+        let fifo = make_fifo(dir.path());
         let writer = {
             let fifo = fifo.clone();
             std::thread::spawn(move || std::fs::write(fifo, "from-a-pipe\n").unwrap())
@@ -264,14 +270,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_fifo_nobody_writes_gives_way_to_the_deadline() {
         let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("fifo");
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(&fifo)
-                .status()
-                .unwrap()
-                .success()
-        );
+        let fifo = make_fifo(dir.path());
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
         let result = crate::engine::wait::bounded(deadline, read_secret_file(&fifo)).await;
         assert_eq!(result.unwrap_err(), crate::engine::wait::Stop::TimedOut);

@@ -791,11 +791,10 @@ async fn reading_stdin_or_a_fifo_gives_way_to_the_timeout_and_ctrl_c() {
         ),
     )
     .unwrap();
-    let started = std::time::Instant::now();
-    let run = run_args(
-        &[
+    let status = |timeout: &'static str| {
+        let argv: Vec<String> = [
             "--timeout",
-            "1s",
+            timeout,
             "--config",
             config.to_str().unwrap(),
             "sf",
@@ -803,10 +802,17 @@ async fn reading_stdin_or_a_fifo_gives_way_to_the_timeout_and_ctrl_c() {
             &uri,
             "cluster",
             "status",
-        ],
-        &[],
-    )
-    .await;
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        async move {
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            run_args(&argv, &[]).await
+        }
+    };
+    let started = std::time::Instant::now();
+    let run = status("1s").await;
     assert_eq!(run.code, 5, "{run:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(8));
     assert!(requests(&server).await.is_empty(), "nothing was sent");
@@ -816,21 +822,7 @@ async fn reading_stdin_or_a_fifo_gives_way_to_the_timeout_and_ctrl_c() {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::write(fifo, "fifo-MARKER-token\n").unwrap())
     };
-    let run = run_args(
-        &[
-            "--timeout",
-            "10s",
-            "--config",
-            config.to_str().unwrap(),
-            "sf",
-            "--endpoint",
-            &uri,
-            "cluster",
-            "status",
-        ],
-        &[],
-    )
-    .await;
+    let run = status("10s").await;
     writer.join().unwrap();
     assert_eq!(run.code, 0, "{run:?}");
     let seen = server.received_requests().await.unwrap();
