@@ -54,6 +54,11 @@ pub struct Report {
     /// Where the operation runs ("the cluster"), for messages.
     #[serde(skip)]
     pub place: &'static str,
+    /// The step the command sends instead of a rollback, for messages ([`Describe::step`]).
+    ///
+    /// [`Describe::step`]: crate::platforms::Describe::step
+    #[serde(skip)]
+    pub step: Option<&'static str>,
     #[serde(skip)]
     started: Instant,
 }
@@ -99,6 +104,7 @@ impl Report {
             sent: Sent::Nothing,
             summary: None,
             place,
+            step: None,
             started: Instant::now(),
         }
         .published()

@@ -30,6 +30,7 @@ pub async fn run<P: Platform>(global: &GlobalArgs, args: &P::Args, sections: &[S
         describe.place,
         global.dry_run,
     );
+    report.step = describe.step;
     let audit = OnceCell::new();
     let result = execute::<P>(global, args, sections, &printer, &mut report, &audit).await;
     report.finish(result, global.if_upgrading);
@@ -121,11 +122,7 @@ async fn execute<P: Platform>(
 /// running rollback only when one was seen running.
 fn stopped(stop: Stop, report: &Report, global: &Global) -> Error {
     let place = report.place;
-    let what = if report.action == "walk" {
-        "upgrade domain walk"
-    } else {
-        "rollback"
-    };
+    let what = report.step.unwrap_or("rollback");
     // The normalized phase with the platform's word; the platform's progress line when the
     // phase says nothing.
     let seen = match (report.phase, &report.platform_state, &report.summary) {
@@ -139,7 +136,7 @@ fn stopped(stop: Stop, report: &Report, global: &Global) -> Error {
         Sent::InFlight => format!(
             "the {what} request may have reached {place}: check with `status` before trying again"
         ),
-        Sent::Running if report.action == "walk" => "the upgrade domain walk was accepted".into(),
+        Sent::Running if report.step.is_some() => format!("the {what} was accepted"),
         Sent::Running if report.phase == Phase::RollingBack => {
             format!("the rollback continues on {place}")
         }

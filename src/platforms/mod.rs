@@ -111,6 +111,9 @@ pub struct Describe {
     pub action: &'static str,
     /// Where the operation runs, for messages ("the cluster").
     pub place: &'static str,
+    /// The step this command sends instead of a rollback, for messages (`cloudsvc walk`:
+    /// "upgrade domain walk"); `None` for every other command.
+    pub step: Option<&'static str>,
 }
 
 /// What the engine does with a platform's target.

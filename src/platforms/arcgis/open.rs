@@ -38,6 +38,7 @@ impl Platform for Arcgis {
             target: args.connection.url.clone().unwrap_or_default(),
             action,
             place: "the ArcGIS deployment",
+            step: None,
         }
     }
 

@@ -22,16 +22,17 @@ impl Platform for Cloudsvc {
     type Target = CloudsvcTarget;
 
     fn describe(args: &CloudsvcArgs) -> Describe {
-        let action = match &args.action {
-            CloudsvcAction::Start { .. } => "start",
-            CloudsvcAction::Status(_) => "status",
-            CloudsvcAction::Walk { .. } => "walk",
+        let (action, step) = match &args.action {
+            CloudsvcAction::Start { .. } => ("start", None),
+            CloudsvcAction::Status(_) => ("status", None),
+            CloudsvcAction::Walk { .. } => ("walk", Some("upgrade domain walk")),
         };
         Describe {
             platform: "cloudsvc",
             target: args.connection.service.clone().unwrap_or_default(),
             action,
             place: "Azure",
+            step,
         }
     }
 

@@ -43,6 +43,7 @@ impl Platform for Sf {
             target,
             action,
             place: "the cluster",
+            step: None,
         }
     }
 
