@@ -17,7 +17,7 @@ const MAX_RESENDS: u32 = 2;
 
 /// The rollback request this machine sent to the same target moments ago, if any.
 pub(super) fn recent_rollback(
-    platform: &mut impl Rollback,
+    platform: &impl Rollback,
     ctx: &Ctx<'_>,
     report: &Report,
 ) -> Option<Prior> {
