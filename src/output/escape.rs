@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+/// `text` as one terminal-safe line: secrets redacted, and every character a terminal would
+/// act on (newlines included) shown as a visible escape.
 pub fn one_line(text: &str) -> Cow<'_, str> {
     shown(text, false)
 }

@@ -11,7 +11,6 @@
 //! Writing to stderr never ends a run (a closed or full stderr is ignored); a result that
 //! could not be written to stdout is reported to the caller.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, SystemTime};
@@ -306,8 +305,6 @@ pub fn stderr_line(text: &str) {
     let _ = writeln!(err, "{text}");
 }
 
-/// `text` as one terminal-safe line: secrets redacted, and every character a terminal would
-/// act on (newlines included) shown as a visible escape.
 /// The writer of `-v` logs: stderr, secrets redacted, failures ignored.
 pub struct LogWriter;
 
@@ -315,7 +312,9 @@ impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         // The log formatter hands over one whole line at a time.
         let text = String::from_utf8_lossy(buf);
-        let _ = std::io::stderr().lock().write_all(redact(&text).as_bytes());
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(crate::redact::redact(&text).as_bytes());
         Ok(buf.len())
     }
 
@@ -323,10 +322,6 @@ impl std::io::Write for LogWriter {
         let _ = std::io::stderr().flush();
         Ok(())
     }
-}
-
-fn redact(text: &str) -> Cow<'_, str> {
-    crate::redact::redact(text)
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
