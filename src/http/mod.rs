@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::{Method, Url};
 use tracing::{debug, info};
 
-use crate::error::{Error, Problem, excerpt};
+use crate::error::Error;
 use crate::redact::REDACTED;
 pub use crate::secret::Secret;
 use failure::{Failure, chain, too_large};
@@ -133,62 +133,6 @@ impl HttpClient {
         let token = self.tokens().current()?;
         // Never in clear to another machine, whatever the origin.
         (self.may_reach(url) && refuse_plain_http(url).is_ok()).then_some(token)
-    }
-
-    /// Where a redirect answer leads, if it is followed: `None` when the answer is no redirect
-    /// (or names no place), an error naming the Location when the redirect is not followed.
-    /// `first` is the URL the request was made for; every hop is judged against its origin.
-    fn redirect_target(
-        &self,
-        method: &Method,
-        first: &Url,
-        at: &Url,
-        response: &Response,
-    ) -> Result<Option<Url>, Error> {
-        let status = response.status;
-        if !matches!(status, 301 | 302 | 303 | 307 | 308) {
-            return Ok(None);
-        }
-        let Some(raw) = response.headers.get("location") else {
-            return Ok(None);
-        };
-        let target = raw
-            .to_str()
-            .ok()
-            .and_then(|location| at.join(location).ok());
-        let (location, why) = match &target {
-            None => (excerpt(raw.as_bytes(), 200), "it is not a URL".to_string()),
-            Some(to) => {
-                let shown = excerpt(to.as_str().as_bytes(), 200);
-                let keeps_method = matches!(status, 307 | 308);
-                if !keeps_method && *method != Method::GET && *method != Method::HEAD {
-                    (
-                        shown,
-                        format!("a {status} would turn the {method} into a GET"),
-                    )
-                } else if at.scheme() == "https" && to.scheme() != "https" {
-                    (shown, "it leads from https to plain http".to_string())
-                } else if to.origin() == first.origin()
-                    || (keeps_method && self.in_redirect_domains(to) && self.may_reach(first))
-                {
-                    return Ok(target);
-                } else {
-                    (
-                        shown,
-                        format!(
-                            "it leads to another origin than {}",
-                            first.origin().ascii_serialization()
-                        ),
-                    )
-                }
-            }
-        };
-        Err(Error::Platform(
-            Problem::new(format!(
-                "{method} {at} answered HTTP {status} with Location {location}: {why}; the redirect was not followed and nothing was sent there"
-            ))
-            .with_status(status),
-        ))
     }
 
     fn headers(&self, request: &Request, url: &Url) -> Vec<Header> {
