@@ -1,7 +1,9 @@
 //! The command line: the global options and one subcommand a platform, each with the
 //! platform's own arguments. This is the one place that lists the platforms.
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands;
 use crate::config::{GlobalArgs, Section};
@@ -61,13 +63,109 @@ impl Command {
 /// Every platform's table of a profile, checked whenever the config file is read.
 const SECTIONS: &[Section] = &[Sf::SECTION, Cloudsvc::SECTION, Arcgis::SECTION];
 
+/// The global options that only a command sending something uses (`start`, `walk`).
+const SENDING_ONLY: &[(&str, &str)] = &[
+    ("yes", "--yes"),
+    ("dry_run", "--dry-run"),
+    ("no_wait", "--no-wait"),
+    ("if_upgrading", "--if-upgrading"),
+];
+
+/// The leaf commands that only read.
+const READ_ONLY: &[&str] = &["status", "targets"];
+
+/// Parses the command line (exits 2 with clap's message on a usage error).
+pub fn parse() -> Cli {
+    let mut command = command();
+    let matches = command.clone().get_matches();
+    match check(&matches).and_then(|()| Cli::from_arg_matches(&matches)) {
+        Ok(cli) => cli,
+        Err(e) => e.format(&mut command).exit(),
+    }
+}
+
+/// The clap tree: a read-only leaf hides the sending-only options from its help, so that
+/// `status --help` lists only what does something there ([`check`] refuses them).
+fn command() -> clap::Command {
+    fn read_only(command: clap::Command) -> clap::Command {
+        let leaf = !command.has_subcommands();
+        let mut command = command;
+        if leaf && READ_ONLY.contains(&command.get_name()) {
+            // An argument of the leaf's own with the global's id keeps the global out of it.
+            for (id, flag) in SENDING_ONLY {
+                command = command.arg(
+                    clap::Arg::new(*id)
+                        .long(&flag[2..])
+                        .action(clap::ArgAction::SetTrue)
+                        .hide(true),
+                );
+            }
+            return command;
+        }
+        let names: Vec<String> = command
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        for name in names {
+            command = command.mut_subcommand(name, read_only);
+        }
+        command
+    }
+    read_only(Cli::command())
+}
+
+/// What clap cannot say alone: `status` and `targets` take no sending-only option (wherever
+/// it stands on the line), and `--json` over `ROLLBACK_OUTPUT` is not a conflict (a flag
+/// overrides the environment) while `--json` with `-o` is.
+fn check(matches: &ArgMatches) -> Result<(), clap::Error> {
+    let mut levels = vec![matches];
+    while let Some((_, sub)) = levels.last().and_then(|m| m.subcommand()) {
+        levels.push(sub);
+    }
+    let given = |id: &str| {
+        levels
+            .iter()
+            .any(|m| matches!(m.try_get_one::<bool>(id), Ok(Some(true))))
+    };
+    let mut names = Vec::new();
+    let mut level = matches;
+    while let Some((name, sub)) = level.subcommand() {
+        names.push(name);
+        level = sub;
+    }
+    if names.last().is_some_and(|leaf| READ_ONLY.contains(leaf))
+        && let Some((_, flag)) = SENDING_ONLY.iter().find(|(id, _)| given(id))
+    {
+        {
+            return Err(clap::Error::raw(
+                ErrorKind::ArgumentConflict,
+                format!(
+                    "{flag} does nothing with `{}`: it sends nothing (use it with `start`)",
+                    names.join(" ")
+                ),
+            ));
+        }
+    }
+    let json = matches.get_flag("json");
+    let output_flag = levels
+        .iter()
+        .any(|m| m.value_source("output") == Some(ValueSource::CommandLine));
+    if json && output_flag {
+        return Err(clap::Error::raw(
+            ErrorKind::ArgumentConflict,
+            "the argument '--json' cannot be used with '--output <OUTPUT>'",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
     }
 }

@@ -19,11 +19,9 @@ mod testing;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// The whole program: parse, run on a single-threaded runtime, exit with the outcome's code.
 pub fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     output::install_panic_hook(config::output_format(&cli.global));
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -87,6 +87,7 @@ async fn execute<P: Platform>(
     audit: &OnceCell<Audit>,
 ) -> Result<(), Error> {
     let profile = config::load_profile(global_args, sections)?;
+    tracing::info!("settings: {}", profile.origin);
     for warning in &profile.warnings {
         printer.warn(warning);
     }
@@ -106,8 +107,9 @@ async fn execute<P: Platform>(
     let work = async {
         // Inside the bound: settings may read stdin or a FIFO, which must give way too.
         let opened = P::open(args, &profile, &global, &mut report.target).await?;
+        // What weakens the connection's security is said even with -q.
         for warning in &opened.warnings {
-            printer.warn(warning);
+            printer.caution(warning);
         }
         let mut target = opened.target;
         engine::run(&mut target, opened.action, &ctx, report).await

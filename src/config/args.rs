@@ -24,13 +24,15 @@ pub enum ColorChoice {
     Never,
 }
 
+/// The options every command takes, shown after a command's own under their own heading.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, global = true, env = "ROLLBACK_OUTPUT")]
     pub output: Option<OutputFormat>,
-    /// Same as `--output json`.
-    #[arg(long, global = true, conflicts_with = "output")]
+    /// Same as `--output json` (overrides ROLLBACK_OUTPUT).
+    #[arg(long, global = true)]
     pub json: bool,
     /// Settings profile from the config file.
     #[arg(long, global = true, env = "ROLLBACK_PROFILE", value_name = "NAME")]
@@ -41,7 +43,7 @@ pub struct GlobalArgs {
     /// More logging on stderr (-v requests, -vv details).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Only errors on stderr.
+    /// Only errors (and the --insecure warning) on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Colour on stderr (NO_COLOR is honoured with auto).

@@ -53,6 +53,9 @@ pub struct Profile {
     /// What the user should hear about the profile (secret files others can read).
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// Which config file and profile were used, for `-v`.
+    #[serde(skip)]
+    pub origin: String,
     timeout: Option<String>,
     poll_interval: Option<String>,
     /// Where the audit trail goes (the file's top-level `audit_log` unless set here).
@@ -228,7 +231,11 @@ pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, 
                 "profile {}: no config file (set --config or XDG_CONFIG_HOME)",
                 shown(name)
             ))),
-            None => Ok(Profile::default()),
+            None => Ok(Profile {
+                origin: "no config file (neither XDG_CONFIG_HOME nor HOME is set), no profile"
+                    .into(),
+                ..Profile::default()
+            }),
         };
     };
     let text = match input::read_regular(&path, input::MAX_SMALL_FILE) {
@@ -237,7 +244,13 @@ pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, 
         Err(e)
             if e.kind() == std::io::ErrorKind::NotFound && !explicit && args.profile.is_none() =>
         {
-            return Ok(Profile::default());
+            return Ok(Profile {
+                origin: format!(
+                    "no config file ({} does not exist), no profile",
+                    path.display()
+                ),
+                ..Profile::default()
+            });
         }
         Err(e) => {
             return Err(Error::Usage(format!(
@@ -247,6 +260,11 @@ pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, 
         }
     };
     let mut file = parse_config(&text, &path, sections)?;
+    let name = match &args.profile {
+        Some(name) => format!("profile {}", shown(name)),
+        None if file.profiles.contains_key("default") => "profile default".into(),
+        None => "no profile (none asked for, no [profiles.default])".into(),
+    };
     let mut profile = match &args.profile {
         Some(name) => file.profiles.remove(name).ok_or_else(|| {
             let known: Vec<&String> = file.profiles.keys().collect();
@@ -262,6 +280,7 @@ pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, 
         profile.audit_log = file.audit_log.take();
     }
     profile.warnings = exposed_secret_files(&profile);
+    profile.origin = format!("config file {}, {name}", path.display());
     Ok(profile)
 }
 
@@ -292,7 +311,16 @@ fn readable_by_others(_: &Path) -> bool {
 
 fn parse_config(text: &str, path: &Path, sections: &[Section]) -> Result<ConfigFile, Error> {
     let bad = |why: String| Error::Usage(format!("config file {}: {why}", path.display()));
-    let table: toml::Table = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| {
+        let place = e
+            .span()
+            .map(|span| {
+                let (line, column) = line_column(text, span.start);
+                format!("line {line}, column {column}: ")
+            })
+            .unwrap_or_default();
+        bad(format!("{place}{}", e.message()))
+    })?;
     if let Some(key) = find_secret_key(&table, "") {
         return Err(bad(format!(
             "{key}: secrets are not read from the config file; name an environment variable (token_env, cert_password_env) or a file (token_file)"
@@ -303,6 +331,14 @@ fn parse_config(text: &str, path: &Path, sections: &[Section]) -> Result<ConfigF
         profile.check(sections).map_err(bad)?;
     }
     Ok(file)
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
 }
 
 fn find_secret_key(table: &toml::Table, prefix: &str) -> Option<String> {

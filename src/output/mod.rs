@@ -139,14 +139,20 @@ impl Printer {
         }
     }
 
+    /// `warning: MESSAGE` on stderr, unless `-q`.
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            let label = self.paint(
-                Style::new().bold().fg_color(Some(AnsiColor::Yellow.into())),
-                "warning:",
-            );
-            self.line(&format!("{label} {}", one_line(message)));
+            self.caution(message);
         }
+    }
+
+    /// A warning `-q` does not hide: a safety the user turned off (`--insecure`).
+    pub fn caution(&self, message: &str) {
+        let label = self.paint(
+            Style::new().bold().fg_color(Some(AnsiColor::Yellow.into())),
+            "warning:",
+        );
+        self.line(&format!("{label} {}", one_line(message)));
     }
 
     /// `error: MESSAGE` on stderr.

@@ -8,6 +8,7 @@ mod config;
 mod crash;
 mod echo;
 mod faults;
+mod habits;
 mod hostile;
 mod injection;
 mod network;

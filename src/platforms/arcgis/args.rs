@@ -17,14 +17,23 @@ pub struct ArcgisArgs {
 #[derive(Debug, Subcommand)]
 pub enum ArcgisAction {
     /// List the versions the deployment can roll back to (Check Rollback).
+    #[command(after_help = "Examples:
+  rollback arcgis targets --url https://gis.example.com/arcgis --username admin
+  rollback arcgis targets --json")]
     Targets,
     /// Roll back a patch, and wait for the job to finish.
+    #[command(after_help = "Examples:
+  rollback arcgis start --to previous --url https://gis.example.com/arcgis --username admin
+  rollback arcgis start --to ID --yes --json   (ID from `rollback arcgis targets`)")]
     Start {
         /// An id from `targets`, or `previous` for the newest one.
         #[arg(long, value_name = "ID|previous")]
         to: String,
     },
     /// Show the upgrades job: state, code and messages.
+    #[command(after_help = "Examples:
+  rollback arcgis status --url https://gis.example.com/arcgis
+  rollback arcgis status --watch --json")]
     Status(WatchArgs),
 }
 

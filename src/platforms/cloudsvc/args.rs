@@ -17,6 +17,10 @@ pub struct CloudsvcArgs {
 #[derive(Debug, Subcommand)]
 pub enum CloudsvcAction {
     /// Roll back the deployment's update or upgrade, and wait for it.
+    #[command(after_help = "Examples:
+  rollback cloudsvc start --publish-settings prod.publishsettings --service shop --slot production
+  rollback cloudsvc start --subscription SUB-ID --service shop --slot staging --cert mgmt.pem --yes
+  rollback cloudsvc start --service shop --slot production --mode manual --dry-run")]
     Start {
         /// Auto proceeds alone; Manual walks each upgrade domain in turn [default: auto].
         #[arg(long, value_enum)]
@@ -26,8 +30,14 @@ pub enum CloudsvcAction {
         force: bool,
     },
     /// Show the deployment's state and any update in progress.
+    #[command(after_help = "Examples:
+  rollback cloudsvc status --service shop --slot production
+  rollback cloudsvc status --service shop --deployment shop-v2 --watch --json")]
     Status(WatchArgs),
     /// Walk one upgrade domain of a Manual update or rollback, and wait for it.
+    #[command(after_help = "Examples:
+  rollback cloudsvc walk --domain 1 --service shop --slot production
+  rollback cloudsvc walk --domain 2 --service shop --slot production --yes")]
     Walk {
         /// The upgrade domain (zero-based) the deployment is waiting at.
         #[arg(long, value_name = "N")]

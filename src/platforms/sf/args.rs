@@ -31,19 +31,33 @@ pub enum SfScope {
 #[derive(Debug, Subcommand)]
 pub enum ClusterAction {
     /// Roll back the cluster upgrade that is rolling forward, and wait for it.
+    #[command(after_help = "Examples:
+  rollback sf cluster start --endpoint https://sf.example.com:19080 --cert admin.pem --key admin.key
+  rollback sf cluster start --dry-run
+  rollback sf cluster start --yes --no-wait --json")]
     Start,
     /// Show the cluster upgrade's state.
+    #[command(after_help = "Examples:
+  rollback sf cluster status
+  rollback sf cluster status --watch --timeout 45m")]
     Status(WatchArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AppAction {
     /// Roll back the application's upgrade that is rolling forward, and wait for it.
+    #[command(after_help = "Examples:
+  rollback sf app start fabric:/myapp/app1
+  rollback sf app start myapp~app1 --yes --if-upgrading --json
+  rollback sf app start fabric:/myapp/app1 --dry-run --endpoint https://sf.example.com:19080")]
     Start {
         /// Application id (myapp~app1) or name (fabric:/myapp/app1).
         app: String,
     },
     /// Show the application upgrade's state.
+    #[command(after_help = "Examples:
+  rollback sf app status fabric:/myapp/app1
+  rollback sf app status myapp~app1 --watch --json")]
     Status {
         /// Application id (myapp~app1) or name (fabric:/myapp/app1).
         app: String,
