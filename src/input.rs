@@ -182,6 +182,20 @@ async fn off_thread<T: Send + 'static>(
         .map_err(|_| io::Error::other("the reading thread ended without a result"))?
 }
 
+/// The controlling terminal, for reading and writing (`/dev/tty`); `None` when the process has
+/// none (CI, a service), or off Unix.
+pub fn terminal() -> Option<std::fs::File> {
+    if cfg!(unix) {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -252,3 +252,11 @@ pub fn to_xml(name: &str, value: &Value) -> String {
         other => format!("<{name}>{other}</{name}>"),
     }
 }
+
+/// Runs a future that does no I/O (a platform's judgement) to its end.
+pub fn finish<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}

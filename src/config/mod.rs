@@ -124,7 +124,8 @@ pub struct Global {
     pub no_wait: bool,
     pub timeout: Duration,
     pub poll_interval: Option<Duration>,
-    /// Whether to ask before sending: stdin and stderr are terminals, no `--yes`, no `CI`.
+    /// Whether to ask before sending: stdin is a terminal (not a script's input nor a secret),
+    /// there is a controlling terminal to ask on, no `--yes`, no `CI`.
     pub interactive: bool,
     /// The audit trail's file; `None` with `--no-audit` or when no place is known.
     pub audit_log: Option<PathBuf>,
@@ -189,11 +190,12 @@ pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Resu
         },
     };
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    // The question goes to the controlling terminal, so that `2>&1 | tee log` still asks.
     let interactive = !args.yes
         && !ci
         && !stdin_is_data
         && std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal();
+        && crate::input::terminal().is_some();
     let audit_log = if args.no_audit {
         None
     } else {

@@ -142,13 +142,18 @@ pub async fn start(
         Decision::RollBack => {
             platform.prepare(&snapshot).await?;
             let request = platform.rollback_request();
+            let prompt = if ctx.global.interactive && !ctx.global.dry_run {
+                platform.describe(&snapshot).await
+            } else {
+                Prompt::default()
+            };
             if !send_confirmed(
                 platform,
                 ctx,
                 report,
                 &request,
                 (Kind::Rollback, "Rollback"),
-                &platform.describe(&snapshot),
+                &prompt,
             )
             .await?
             {

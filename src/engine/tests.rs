@@ -93,7 +93,7 @@ impl Rollback for Fake {
         }
     }
 
-    fn describe(&self, _: &Snapshot) -> Prompt {
+    async fn describe(&mut self, _: &Snapshot) -> Prompt {
         Prompt {
             context: Vec::new(),
             question: "Roll back?".into(),

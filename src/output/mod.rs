@@ -164,9 +164,9 @@ impl Printer {
         stderr_line(&format!("{label} {}", one_line(message)));
     }
 
-    /// Asks a yes/no question on the terminal, after its lines of context (`text`: the lines
-    /// of context, the question last; a server string in it must not hold a newline, see
-    /// [`one_line`]); anything but yes is no.
+    /// Asks a yes/no question on the controlling terminal (`/dev/tty`, so that it asks even
+    /// when stdout and stderr go to a file), after its lines of context (a server string in
+    /// them must not hold a newline, see [`one_line`]); anything but yes is no.
     ///
     /// The prompt waits on its own thread, so that a signal or `--timeout` still ends the run
     /// while it waits; the terminal is then put back as it was.
@@ -176,16 +176,22 @@ impl Printer {
             bar.finish_and_clear();
         }
         *self.last.borrow_mut() = None;
+        let Some(tty) = Tty::open() else {
+            return Err(Error::Usage(
+                "cannot ask for confirmation: no terminal (give --yes)".into(),
+            ));
+        };
         for line in &prompt.context {
-            stderr_line(&one_line(line));
+            tty.line(&one_line(line));
         }
         let question = one_line(&prompt.question).into_owned();
-        let mut terminal = TerminalGuard::save();
+        let mut terminal = TerminalGuard::save(tty.clone());
+        let term = tty.term();
         let answer = tokio::task::spawn_blocking(move || {
             dialoguer::Confirm::new()
                 .with_prompt(question)
                 .default(false)
-                .interact_on(&dialoguer::console::Term::stderr())
+                .interact_on(&term)
         })
         .await;
         terminal.answered = true;
@@ -194,7 +200,7 @@ impl Printer {
             Ok(Err(dialoguer::Error::IO(io))) => io,
             Err(join) => std::io::Error::other(join.to_string()),
         };
-        close_prompt();
+        terminal.close_prompt();
         if error.kind() == std::io::ErrorKind::Interrupted {
             return Err(Error::Interrupted(crate::error::Problem::new(
                 "interrupted at the prompt; nothing was sent",
@@ -257,9 +263,52 @@ fn document(report: &Report, format: OutputFormat) -> String {
     }
 }
 
+/// Where the prompt asks: the controlling terminal, or stderr where there is no `/dev/tty`
+/// (off Unix; there stderr is a terminal whenever the tool asks).
+#[derive(Clone)]
+struct Tty(Option<std::sync::Arc<std::fs::File>>);
+
+impl Tty {
+    fn open() -> Option<Self> {
+        match crate::input::terminal() {
+            Some(file) => Some(Self(Some(std::sync::Arc::new(file)))),
+            None if cfg!(unix) => None,
+            None => Some(Self(None)),
+        }
+    }
+
+    /// One line on the terminal; a failed write is ignored, as on stderr.
+    fn line(&self, text: &str) {
+        match &self.0 {
+            Some(file) => {
+                let _ = writeln!(&**file, "{text}");
+            }
+            None => stderr_line(text),
+        }
+    }
+
+    #[cfg(unix)]
+    fn term(&self) -> dialoguer::console::Term {
+        match self
+            .0
+            .as_deref()
+            .and_then(|f| Some((f.try_clone().ok()?, f.try_clone().ok()?)))
+        {
+            Some((read, write)) => dialoguer::console::Term::read_write_pair(read, write),
+            None => dialoguer::console::Term::stderr(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn term(&self) -> dialoguer::console::Term {
+        dialoguer::console::Term::stderr()
+    }
+}
+
 /// Puts the terminal back as it was before the prompt when the prompt is abandoned (a signal or
 /// the deadline ended the run while it waited in raw mode).
 struct TerminalGuard {
+    tty: Tty,
     #[cfg(unix)]
     saved: Option<libc::termios>,
     answered: bool,
@@ -267,21 +316,31 @@ struct TerminalGuard {
 
 impl TerminalGuard {
     #[cfg(unix)]
-    fn save() -> Self {
-        // The prompt reads stdin, which is a terminal whenever the tool asks.
+    fn save(tty: Tty) -> Self {
+        use std::os::fd::AsRawFd;
+        let fd = tty.0.as_ref().map_or(libc::STDIN_FILENO, |f| f.as_raw_fd());
         let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
         // SAFETY: tcgetattr fills the struct when it returns 0; it is read only then.
-        let saved = (unsafe { libc::tcgetattr(libc::STDIN_FILENO, termios.as_mut_ptr()) } == 0)
+        let saved = (unsafe { libc::tcgetattr(fd, termios.as_mut_ptr()) } == 0)
             .then(|| unsafe { termios.assume_init() });
         Self {
+            tty,
             saved,
             answered: false,
         }
     }
 
     #[cfg(not(unix))]
-    fn save() -> Self {
-        Self { answered: false }
+    fn save(tty: Tty) -> Self {
+        Self {
+            tty,
+            answered: false,
+        }
+    }
+
+    /// Ends a prompt that did not end itself: it hid the cursor and left its line open.
+    fn close_prompt(&self) {
+        self.tty.line("\x1b[?25h");
     }
 }
 
@@ -291,17 +350,13 @@ impl Drop for TerminalGuard {
             return;
         }
         #[cfg(unix)]
-        if let Some(saved) = &self.saved {
-            // SAFETY: restores attributes read from the same descriptor by tcgetattr.
-            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, saved) };
+        if let (Some(saved), Some(file)) = (&self.saved, &self.tty.0) {
+            use std::os::fd::AsRawFd;
+            // SAFETY: restores attributes read from the same terminal by tcgetattr.
+            unsafe { libc::tcsetattr(file.as_raw_fd(), libc::TCSANOW, saved) };
         }
-        close_prompt();
+        self.close_prompt();
     }
-}
-
-/// Ends a prompt that did not end itself: it hid the cursor and left its line open.
-fn close_prompt() {
-    stderr_line("\x1b[?25h");
 }
 
 /// Writes one line to stderr. A closed or full stderr is ignored: losing a message must never

@@ -146,7 +146,7 @@ pub struct Listing {
 
 /// What the confirmation asks: lines of context, then the question. The printer shows each as
 /// one line, whatever a server put into it, so that no server string can fake a line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Prompt {
     pub context: Vec<String>,
     pub question: String,
@@ -197,8 +197,9 @@ pub trait Rollback {
     fn decide(&self, snapshot: &Snapshot) -> Decision {
         default_decision(snapshot)
     }
-    /// What the confirmation prompt says.
-    fn describe(&self, snapshot: &Snapshot) -> Prompt;
+    /// What the confirmation prompt says: what is abandoned and what is restored. Asked only
+    /// when a prompt is shown, so it may read what only the question needs.
+    async fn describe(&mut self, snapshot: &Snapshot) -> Prompt;
     /// The mutating request that starts the rollback.
     fn rollback_request(&self) -> Request;
     /// The error a non-2xx answer to the rollback request stands for.

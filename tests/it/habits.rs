@@ -3,4 +3,5 @@
 //! weakened connection, and each stuck ending saying what to do next.
 
 mod help;
+mod prompt;
 mod settings;

@@ -27,12 +27,12 @@ async fn cluster() -> MockServer {
 }
 
 /// Runs `rollback ARGS` with a terminal for stdin, stdout and stderr, typing `keys`.
-async fn on_a_terminal(args: &str, keys: &'static [u8], env: &[(&str, &str)]) -> (i32, String) {
+pub async fn on_a_terminal(args: &str, keys: &'static [u8], env: &[(&str, &str)]) -> (i32, String) {
     on_a_terminal_then(args, Act::Keys(keys), env).await
 }
 
 /// What happens once the prompt is up.
-enum Act {
+pub enum Act {
     /// Typed on the terminal.
     Keys(&'static [u8]),
     /// Sent to the rollback process (`kill -SIGNAL`).
@@ -74,7 +74,7 @@ fn rollback_under(parent: u32) -> Option<u32> {
     None
 }
 
-async fn on_a_terminal_then(args: &str, act: Act, env: &[(&str, &str)]) -> (i32, String) {
+pub async fn on_a_terminal_then(args: &str, act: Act, env: &[(&str, &str)]) -> (i32, String) {
     let home = std::env::temp_dir().join("rollback-it-home");
     let mut cmd = std::process::Command::new("script");
     cmd.args([
@@ -145,7 +145,7 @@ async fn on_a_terminal_then(args: &str, act: Act, env: &[(&str, &str)]) -> (i32,
     .unwrap()
 }
 
-const QUESTION: &str = "Roll back the cluster upgrade to 7.1.0?";
+const QUESTION: &str = "Abandon 7.1.0 and return the cluster to its previous version?";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_terminal_is_asked_and_no_means_nothing_is_sent() {
@@ -249,7 +249,9 @@ async fn a_server_cannot_rewrite_the_prompt() {
     assert_eq!(code, 130, "{screen}");
     // The question and its context show the server's words escaped, on their own lines.
     assert!(
-        screen.contains(&format!("Roll back the cluster upgrade to {SHOWN}?")),
+        screen.contains(&format!(
+            "Abandon {SHOWN} and return the cluster to its previous version?"
+        )),
         "{screen}"
     );
     assert!(

@@ -329,19 +329,26 @@ impl Rollback for ArcgisTarget {
         Ok(())
     }
 
-    fn describe(&self, snapshot: &Snapshot) -> Prompt {
-        let target = self
+    async fn describe(&mut self, snapshot: &Snapshot) -> Prompt {
+        let (target, build) = self
             .tracking
             .chosen
             .as_ref()
-            .map(|c| c.line())
+            .map(|c| (c.readable(), c.build.clone()))
             .unwrap_or_default();
+        let abandoned = match build {
+            Some(build) => format!("the patches after build {build}"),
+            None => "the patches installed after it".into(),
+        };
         Prompt {
             context: vec![
                 format!("{}: {}", self.client.url(), snapshot.progress),
                 "The organization is read-only while the rollback runs, and patches installed after the chosen version are removed with it.".into(),
             ],
-            question: format!("Roll back to {target}?"),
+            question: format!(
+                "Abandon {abandoned} and return {} to {target}?",
+                self.client.url()
+            ),
         }
     }
 

@@ -127,7 +127,7 @@ proptest! {
                 prop_assert!(stamps.iter().any(|s| event.starts_with(&format!("[{s}] "))), "{}", event);
             }
             let _ = t.decide(&snapshot);
-            let _ = t.describe(&snapshot);
+            let _ = crate::testing::finish(t.describe(&snapshot));
         }
     }
 

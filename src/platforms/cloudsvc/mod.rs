@@ -340,7 +340,7 @@ impl Rollback for CloudsvcTarget {
         super::default_decision(snapshot)
     }
 
-    fn describe(&self, snapshot: &Snapshot) -> Prompt {
+    async fn describe(&mut self, snapshot: &Snapshot) -> Prompt {
         let mut context = vec![format!("{}: {}", self.label(), snapshot.progress)];
         if self.force {
             context.push("--force: role instances may lose local data.".into());
@@ -348,7 +348,7 @@ impl Rollback for CloudsvcTarget {
         Prompt {
             context,
             question: format!(
-                "Roll back the update of {} in {} mode?",
+                "Abandon the update in progress and return {} to its previous deployment ({} mode)?",
                 self.label(),
                 self.mode.as_str()
             ),

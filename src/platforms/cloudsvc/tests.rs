@@ -145,7 +145,7 @@ proptest! {
         if snapshot.next_step.is_some() {
             prop_assert!(manual && accepted && !walk_only && current.is_some());
         }
-        let _ = t.describe(&snapshot);
+        let _ = crate::testing::finish(t.describe(&snapshot));
         let _ = t.decide(&snapshot);
     }
 

@@ -83,6 +83,11 @@ impl AppId {
         &self.0
     }
 
+    /// The application's name: `fabric:/myapp/app1` for `myapp~app1`.
+    pub fn name(&self) -> String {
+        format!("fabric:/{}", self.0.replace('~', "/"))
+    }
+
     pub(super) fn path_segment(&self) -> String {
         utf8_percent_encode(&self.0, SEGMENT).to_string()
     }

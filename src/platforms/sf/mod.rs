@@ -42,22 +42,40 @@ impl Rollback for SfTarget {
         snapshot(&self.client.progress(&self.scope).await?)
     }
 
-    fn describe(&self, snapshot: &Snapshot) -> Prompt {
-        let what = match &self.scope {
-            Scope::Cluster => "the cluster upgrade".to_string(),
-            Scope::App(id) => format!("the upgrade of application {}", id.as_str()),
-        };
-        let version = snapshot
-            .from_version
-            .as_deref()
-            .map(|v| format!(" to {v}"))
-            .unwrap_or_default();
-        Prompt {
-            context: vec![format!(
-                "Cluster {}: {}",
-                self.client.endpoint, snapshot.progress
-            )],
-            question: format!("Roll back {what}{version}?"),
+    async fn describe(&mut self, snapshot: &Snapshot) -> Prompt {
+        let abandoned = snapshot.from_version.as_deref().unwrap_or("the upgrade");
+        let endpoint = &self.client.endpoint;
+        match &self.scope {
+            // The progress names no version to return to; GetClusterVersion's answer during
+            // an upgrade is not known to be the old one (servicefabric.md, known unknowns).
+            Scope::Cluster => Prompt {
+                context: vec![format!("Cluster {endpoint}: {}", snapshot.progress)],
+                question: format!(
+                    "Abandon {abandoned} and return the cluster to its previous version?"
+                ),
+            },
+            Scope::App(id) => {
+                let name = id.name();
+                // The type version in place while the upgrade runs is the one a rollback
+                // returns to; the target itself, or no answer, says nothing.
+                let restored = self
+                    .client
+                    .version(&self.scope)
+                    .await
+                    .unwrap_or_else(|e| {
+                        debug!("the version in place is unknown: {e}");
+                        None
+                    })
+                    .filter(|v| Some(v) != snapshot.from_version.as_ref())
+                    .unwrap_or_else(|| "its previous version".into());
+                Prompt {
+                    context: vec![format!(
+                        "Application {name} on {endpoint}: {}",
+                        snapshot.progress
+                    )],
+                    question: format!("Abandon {abandoned} and return {name} to {restored}?"),
+                }
+            }
         }
     }
 

@@ -189,6 +189,27 @@ impl RollbackOption {
         }
     }
 
+    /// For a question: `Security patch 2 (10.9.0, build 505)`, the id when it has no name.
+    pub fn readable(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(version) = self.version.as_deref().filter(|v| !v.is_empty()) {
+            parts.push(version.to_string());
+        }
+        if let Some(build) = self.build.as_deref().filter(|b| !b.is_empty()) {
+            parts.push(format!("build {build}"));
+        }
+        let name = self
+            .name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.id);
+        if parts.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name} ({})", parts.join(", "))
+        }
+    }
+
     /// One line for lists.
     pub fn line(&self) -> String {
         let mut text = self.id.clone();
