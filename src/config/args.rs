@@ -99,9 +99,26 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// A duration for a person: `850ms` under a second, else whole seconds as `1h 2m 3s`.
+pub fn show_duration(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{}ms", duration.as_millis())
+    } else {
+        humantime::format_duration(Duration::from_secs(duration.as_secs())).to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_shown() {
+        assert_eq!(show_duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(show_duration(Duration::ZERO), "0ms");
+        assert_eq!(show_duration(Duration::from_millis(1850)), "1s");
+        assert_eq!(show_duration(Duration::from_secs(3723)), "1h 2m 3s");
+    }
 
     #[test]
     fn durations() {

@@ -15,7 +15,9 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-pub use args::{ColorChoice, GlobalArgs, MAX_DURATION, OutputFormat, parse_duration};
+pub use args::{
+    ColorChoice, GlobalArgs, MAX_DURATION, OutputFormat, parse_duration, show_duration,
+};
 
 use crate::error::Error;
 use crate::http::{IdentityFile, IdentitySource};

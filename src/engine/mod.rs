@@ -9,7 +9,7 @@ use crate::audit::{Audit, Delivered, Kind};
 use crate::config::Global;
 use crate::error::{Error, Problem};
 use crate::http::Request;
-use crate::output::{Printer, one_line};
+use crate::output::{Printer, table};
 use crate::platforms::{Action, Decision, Phase, Prompt, Rollback, Snapshot};
 use crate::report::{Outcome, Report, Sent};
 use send::{recent_rollback, send_confirmed};
@@ -53,12 +53,7 @@ pub async fn run(
             let listing = platform.list(&snapshot).await?;
             report.detail = listing.detail;
             // One line an entry, whatever the server put into its fields.
-            let text: String = listing
-                .lines
-                .iter()
-                .map(|line| format!("{}\n", one_line(line)))
-                .collect();
-            report.summary = Some(text);
+            report.summary = Some(table(&listing.rows));
             report.outcome = Outcome::Status;
             Ok(())
         }
@@ -88,10 +83,11 @@ pub async fn start(
     {
         // A retried CI step, or a second `start` right after `--no-wait`: the platform may not
         // show that rollback yet. Look for it instead of sending another.
-        let ago = SystemTime::now()
-            .duration_since(prior.at)
-            .unwrap_or_default()
-            .as_secs();
+        let ago = crate::config::show_duration(
+            SystemTime::now()
+                .duration_since(prior.at)
+                .unwrap_or_default(),
+        );
         let fate = match prior.outcome {
             Delivered::Accepted => "accepted",
             _ => "its fate unknown",
@@ -99,7 +95,7 @@ pub async fn start(
         ctx.printer.note(
             snapshot.phase,
             &format!(
-                "A rollback of {} was sent from this machine {ago}s ago ({fate}; audit log {}): looking for it instead of sending another.",
+                "A rollback of {} was sent from this machine {ago} ago ({fate}; audit log {}): looking for it instead of sending another.",
                 report.target,
                 ctx.audit.path().map(|p| p.display().to_string()).unwrap_or_default()
             ),

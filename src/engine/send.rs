@@ -2,8 +2,6 @@
 //! (after the precondition was read again), never again when its fate is unknown; and the audit
 //! trail of what was sent.
 
-use std::time::Duration;
-
 use super::Ctx;
 use crate::audit::{Delivered, Kind, Prior};
 use crate::error::{Error, Problem};
@@ -146,9 +144,7 @@ async fn send(
             report.phase,
             &format!(
                 "{what} not taken ({error}); checking the state again before sending it again in {}.",
-                humantime::format_duration(Duration::from_millis(
-                    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
-                ))
+                crate::config::show_duration(delay)
             ),
         );
         tokio::time::sleep(delay).await;

@@ -29,6 +29,7 @@ mod text;
 use escape::lines;
 pub use escape::one_line;
 use text::render_text;
+pub use text::table;
 
 /// The one printer of a run.
 pub struct Printer {

@@ -49,3 +49,18 @@ fn the_text_result_escapes_every_server_value() {
         "target:   cluster\nphase:    upgrading\nstate:    X\\x1b[2J\\nstate: fake\nversion:  1\\u{202e}0 (the upgrade's target)\nprogress: p\\rq\n"
     );
 }
+
+#[test]
+fn a_table_is_aligned_on_what_the_terminal_shows() {
+    let rows = vec![
+        vec!["ID".into(), "NAME".into(), "X".into()],
+        vec!["a\x1b[2J".into(), "中文".into(), "y".into()],
+        vec!["long-id".into(), "n".into(), String::new()],
+    ];
+    assert_eq!(
+        table(&rows),
+        "ID        NAME  X\n\
+         a\\x1b[2J  中文  y\n\
+         long-id   n\n"
+    );
+}

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use super::{lines, one_line};
+use crate::config::show_duration;
 use crate::report::{Outcome, Report};
 
 fn versions(report: &Report) -> String {
@@ -25,7 +26,7 @@ fn state(report: &Report) -> Cow<'_, str> {
 /// value in it is a terminal-safe line; only the tool's own layout has newlines.
 pub(super) fn render_text(report: &Report) -> Option<String> {
     let target = one_line(&report.target);
-    let elapsed = humantime::format_duration(Duration::from_secs(report.elapsed_ms / 1000));
+    let elapsed = show_duration(Duration::from_millis(report.elapsed_ms));
     let text = match report.outcome {
         Outcome::RolledBack => format!(
             "Rolled back {target}{} ({}) in {elapsed}.\n",
@@ -83,4 +84,36 @@ pub(super) fn render_text(report: &Report) -> Option<String> {
         _ => return None,
     };
     Some(text)
+}
+
+/// Rows as a table: each cell made one terminal-safe line, columns padded to their widest
+/// cell (as the terminal shows it), two spaces between them.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<Cow<'_, str>>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| one_line(cell)).collect())
+        .collect();
+    let width = |cell: &str| dialoguer::console::measure_text_width(cell);
+    let mut widths: Vec<usize> = Vec::new();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            match widths.get_mut(i) {
+                Some(w) => *w = (*w).max(width(cell)),
+                None => widths.push(width(cell)),
+            }
+        }
+    }
+    let mut text = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[i] - width(cell) + 2));
+            }
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
 }

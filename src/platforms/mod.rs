@@ -137,10 +137,10 @@ pub struct Opened<T> {
     pub warnings: Vec<String>,
 }
 
-/// A listing for the text result (one entry a line, shown escaped) and the result document's
-/// `detail`.
+/// A listing for the text result (a table: the header row, then one row an entry; each cell
+/// shown escaped, columns aligned) and the result document's `detail`.
 pub struct Listing {
-    pub lines: Vec<String>,
+    pub rows: Vec<Vec<String>>,
     pub detail: serde_json::Value,
 }
 

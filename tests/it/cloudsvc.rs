@@ -165,7 +165,7 @@ async fn failed_operation(extra: &str, error: Value, detail: Value) {
 async fn failed_operation_with_error_exits_1() {
     let message = format!("operation {OP} failed: ConflictError: The role instances are busy.");
     let mut detail = operation_detail("Failed");
-    detail["HttpStatusCode"] = json!("409");
+    detail["HttpStatusCode"] = json!(409);
     detail["Error"] = json!({"Code": "ConflictError", "Message": "The role instances are busy."});
     failed_operation(
         "<HttpStatusCode>409</HttpStatusCode><Error><Code>ConflictError</Code><Message>The role instances are busy.</Message></Error>",

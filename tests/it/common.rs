@@ -135,7 +135,7 @@ pub async fn requests_with_method(server: &MockServer, method: &str) -> Vec<Requ
 /// Strips the timestamps of plain progress lines and puts SERVER for the mock server's URI.
 pub fn normalize(text: &str, server: &str) -> String {
     let stamp = Regex::new(r"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ").unwrap();
-    let elapsed = Regex::new(r" in (\d+[hms] ?)+\.").unwrap();
+    let elapsed = Regex::new(r" in (\d+(ms|[hms]) ?)+\.").unwrap();
     let text = stamp.replace_all(text, "");
     let text = elapsed.replace_all(&text, " in ELAPSED.");
     text.replace(server, "SERVER")

@@ -5,3 +5,4 @@
 mod help;
 mod prompt;
 mod settings;
+mod shown;

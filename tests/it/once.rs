@@ -90,7 +90,7 @@ async fn arcgis_start_right_after_no_wait_attaches_instead_of_posting_again() {
     }));
     assert_eq!(rollback_posts(&second), 1, "one rollback in all");
     let note = regex::Regex::new(
-        r"A rollback of \S+ was sent from this machine \d+s ago \(accepted; audit log \S+audit\.jsonl\): looking for it instead of sending another\.",
+        r"A rollback of \S+ was sent from this machine \d+m?s ago \(accepted; audit log \S+audit\.jsonl\): looking for it instead of sending another\.",
     )
     .unwrap();
     assert!(note.is_match(&second.run.stderr), "{}", second.run.stderr);

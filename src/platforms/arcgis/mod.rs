@@ -120,7 +120,9 @@ impl ArcgisTarget {
                 &job.state
             }
         );
-        if let Some(last) = &last {
+        // After the first look each new message is shown as an event of its own: the
+        // progress line repeating the last one would print every message twice.
+        if let Some(last) = last.as_ref().filter(|_| first_look) {
             progress.push_str(&format!(": {last}"));
         }
         let mut failure = None;
@@ -199,7 +201,7 @@ impl ArcgisTarget {
         match self.tracking.accepted_at {
             Some(at) => format!(
                 "the rollback job had run for {} and continues on the ArcGIS deployment",
-                humantime::format_duration(Duration::from_secs(at.elapsed().as_secs()))
+                crate::config::show_duration(at.elapsed())
             ),
             None => "a running rollback job continues on the ArcGIS deployment".into(),
         }
@@ -306,9 +308,10 @@ impl Rollback for ArcgisTarget {
                 self.client.url()
             ))));
         }
-        let mut lines = vec!["ID  VERSION  TYPE  NAME".to_string()];
-        lines.extend(options.iter().map(RollbackOption::line));
-        Ok(Listing { lines, detail })
+        let header = ["ID", "VERSION", "TYPE", "NAME"].map(String::from).to_vec();
+        let mut rows = vec![header];
+        rows.extend(options.iter().map(RollbackOption::cells));
+        Ok(Listing { rows, detail })
     }
 
     fn expect_rollback(&mut self) -> bool {

@@ -72,7 +72,8 @@ impl CloudsvcTarget {
 
     /// The upgrade domains of the deployment a snapshot shows.
     pub fn deployment_state(&self, snapshot: &Snapshot) -> Domains {
-        let d: Deployment = serde_json::from_value(snapshot.detail.clone()).unwrap_or_default();
+        let d: Deployment =
+            serde_json::from_value(model::as_read(&snapshot.detail)).unwrap_or_default();
         let count = d
             .upgrade_domain_count
             .as_deref()

@@ -16,6 +16,7 @@ pub struct Deployment {
     pub upgrade_status: Option<UpgradeStatus>,
     pub rollback_allowed: Option<String>,
     pub locked: Option<String>,
+    #[serde(serialize_with = "number_or_text")]
     pub upgrade_domain_count: Option<String>,
     pub sdk_version: Option<String>,
     pub label: Option<String>,
@@ -27,6 +28,7 @@ pub struct Deployment {
 pub struct UpgradeStatus {
     pub upgrade_type: Option<String>,
     pub current_upgrade_domain_state: Option<String>,
+    #[serde(serialize_with = "number_or_text")]
     pub current_upgrade_domain: Option<String>,
 }
 
@@ -43,6 +45,7 @@ pub struct RoleInstance {
     pub role_name: Option<String>,
     pub instance_name: Option<String>,
     pub instance_status: Option<String>,
+    #[serde(serialize_with = "number_or_text")]
     pub instance_upgrade_domain: Option<String>,
 }
 
@@ -53,6 +56,7 @@ pub struct Operation {
     #[serde(rename = "ID")]
     pub id: Option<String>,
     pub status: Option<String>,
+    #[serde(serialize_with = "number_or_text")]
     pub http_status_code: Option<String>,
     pub error: Option<ErrorBody>,
 }
@@ -83,6 +87,32 @@ struct WalkBody {
     xmlns: &'static str,
     #[serde(rename = "UpgradeDomain")]
     upgrade_domain: u32,
+}
+
+/// A count or number the XML holds as text goes into the result's `detail` as a JSON number;
+/// anything else stays the text it was, so that nothing the server said is lost.
+fn number_or_text<S: serde::Serializer>(
+    value: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value.as_deref().map(|v| (v, v.trim().parse::<u64>())) {
+        Some((_, Ok(number))) => serializer.serialize_some(&number),
+        Some((text, Err(_))) => serializer.serialize_some(text),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// `detail` as the model reads it back: its numbers as the text the XML held.
+pub fn as_read(detail: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match detail {
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::Array(items) => Value::Array(items.iter().map(as_read).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), as_read(v))).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 fn document(body: &impl Serialize) -> String {

@@ -10,6 +10,9 @@ use crate::platforms::Phase;
 #[serde(rename_all = "PascalCase", default)]
 pub struct UpgradeProgress {
     pub upgrade_state: Option<String>,
+    /// A cluster's code and configuration versions (those of the upgrade, when one runs).
+    pub code_version: Option<String>,
+    pub config_version: Option<String>,
     pub upgrade_description: Option<UpgradeDescription>,
     pub target_application_type_version: Option<String>,
     pub rolling_upgrade_mode: Option<String>,
@@ -120,9 +123,13 @@ impl UpgradeProgress {
         if let Some(version) = non_empty(&self.target_application_type_version) {
             return Some(version.to_string());
         }
-        let description = self.upgrade_description.as_ref()?;
-        non_empty(&description.code_version)
-            .or_else(|| non_empty(&description.config_version))
+        // A cluster: the upgrade's description, else the progress's own versions (a rollback
+        // in progress may come without a description).
+        let description = self.upgrade_description.as_ref();
+        description
+            .and_then(|d| non_empty(&d.code_version).or_else(|| non_empty(&d.config_version)))
+            .or_else(|| non_empty(&self.code_version))
+            .or_else(|| non_empty(&self.config_version))
             .map(str::to_string)
     }
 
@@ -260,6 +267,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config_only.abandoned_version().as_deref(), Some("3"));
+        let no_description: UpgradeProgress =
+            serde_json::from_str(r#"{"CodeVersion":"7.1","ConfigVersion":"2"}"#).unwrap();
+        assert_eq!(no_description.abandoned_version().as_deref(), Some("7.1"));
     }
 
     #[test]

@@ -112,13 +112,13 @@ pub fn deployment(update: Update, rollback_allowed: bool) -> String {
 /// The result's `detail` of `deployment(update, rollback_allowed)`.
 pub fn deployment_detail(update: Update, rollback_allowed: bool) -> Value {
     let update = update.map(|(t, s, d)| {
-        json!({"UpgradeType": t, "CurrentUpgradeDomainState": s, "CurrentUpgradeDomain": d.to_string()})
+        json!({"UpgradeType": t, "CurrentUpgradeDomainState": s, "CurrentUpgradeDomain": d})
     });
     json!({
         "Name": "v2-build17", "DeploymentSlot": "Production", "Status": "Running", "UpgradeStatus": update,
-        "RollbackAllowed": rollback_allowed.to_string(), "Locked": "false", "UpgradeDomainCount": "3",
+        "RollbackAllowed": rollback_allowed.to_string(), "Locked": "false", "UpgradeDomainCount": 3,
         "SdkVersion": "2.9.6", "Label": "djI=",
-        "RoleInstanceList": {"RoleInstance": [{"RoleName": "Web", "InstanceName": "Web_IN_0", "InstanceStatus": "ReadyRole", "InstanceUpgradeDomain": "0"}]},
+        "RoleInstanceList": {"RoleInstance": [{"RoleName": "Web", "InstanceName": "Web_IN_0", "InstanceStatus": "ReadyRole", "InstanceUpgradeDomain": 0}]},
     })
 }
 

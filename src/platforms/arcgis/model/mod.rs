@@ -210,6 +210,16 @@ impl RollbackOption {
         }
     }
 
+    /// Its row in `targets`: id, version.build, type, name.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            self.version_build().unwrap_or_default(),
+            self.update_type.clone().unwrap_or_default(),
+            self.name.clone().unwrap_or_default(),
+        ]
+    }
+
     /// One line for lists.
     pub fn line(&self) -> String {
         let mut text = self.id.clone();
