@@ -6,7 +6,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands;
-use crate::config::{GlobalArgs, Section};
+use crate::config::{GlobalArgs, Invocation, Section};
 use crate::platforms::Platform;
 use crate::platforms::arcgis::{Arcgis, args::ArcgisArgs};
 use crate::platforms::cloudsvc::{Cloudsvc, args::CloudsvcArgs};
@@ -79,9 +79,82 @@ pub fn parse() -> Cli {
     let mut command = command();
     let matches = command.clone().get_matches();
     match check(&matches).and_then(|()| Cli::from_arg_matches(&matches)) {
-        Ok(cli) => cli,
+        Ok(mut cli) => {
+            let argv: Vec<String> = std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            cli.global.invocation = invocation(&command, &argv);
+            cli
+        }
         Err(e) => e.format(&mut command).exit(),
     }
+}
+
+/// The command line taken apart along the clap tree (see [`Invocation`]); it parsed, so every
+/// option is known.
+fn invocation(root: &clap::Command, argv: &[String]) -> Invocation {
+    let mut result = Invocation::default();
+    // The commands from the root to where the scan is: an option belongs to one of them.
+    let mut chain = vec![root];
+    let mut words = argv.iter();
+    let find = |chain: &[&clap::Command], long: Option<&str>, short: Option<char>| {
+        chain.iter().rev().find_map(|c| {
+            c.get_arguments()
+                .find(|a| {
+                    long.is_some_and(|l| a.get_long() == Some(l))
+                        || short.is_some_and(|s| a.get_short() == Some(s))
+                })
+                .map(|a| {
+                    (
+                        c.get_name() == root.get_name() || c.has_subcommands(),
+                        a.clone(),
+                    )
+                })
+        })
+    };
+    while let Some(word) = words.next() {
+        let leaf = chain.last().is_some_and(|c| !c.has_subcommands());
+        let found = if let Some(long) = word.strip_prefix("--") {
+            let (name, inline) = long
+                .split_once('=')
+                .map_or((long, false), |(n, _)| (n, true));
+            find(&chain, Some(name), None).map(|f| (f, inline))
+        } else if let Some(short) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
+            let first = short.chars().next();
+            find(&chain, None, first).map(|f| (f, short.chars().count() > 1))
+        } else {
+            None
+        };
+        match found {
+            Some(((shared, arg), inline)) => {
+                let mut taken = vec![word.clone()];
+                if arg.get_action().takes_values() && !inline {
+                    taken.extend(words.next().cloned());
+                }
+                let id = arg.get_id().as_str();
+                let sending = SENDING_ONLY.iter().any(|(s, _)| *s == id);
+                // The leaf's own options (`--to`, `--mode`, `--watch`) stay with the leaf.
+                let own = !shared && !arg.is_global_set();
+                if !sending && !own {
+                    result.options.extend(taken);
+                }
+            }
+            None if !leaf && chain.last().and_then(|c| c.find_subcommand(word)).is_some() => {
+                let next = chain.last().and_then(|c| c.find_subcommand(word));
+                if let Some(next) = next {
+                    if next.has_subcommands() {
+                        result.path.push(word.clone());
+                    } else {
+                        result.leaf = word.clone();
+                    }
+                    chain.push(next);
+                }
+            }
+            None => result.positionals.push(word.clone()),
+        }
+    }
+    result
 }
 
 /// The clap tree: a read-only leaf hides the sending-only options from its help, so that

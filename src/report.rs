@@ -44,7 +44,13 @@ pub struct Report {
     pub dry_run: bool,
     pub requests: Requests,
     pub error: Option<ErrorDoc>,
+    /// What to do next when the run leaves the user stuck: one line, often a command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
     pub detail: serde_json::Value,
+    /// The command that moves the platform on, from the latest reading ([`Snapshot::next_command`]).
+    #[serde(skip)]
+    pub next_command: Option<Vec<String>>,
     /// Where the rollback stands from this run's point of view.
     #[serde(skip)]
     pub sent: Sent,
@@ -100,7 +106,9 @@ impl Report {
             dry_run,
             requests: Requests::default(),
             error: None,
+            next: None,
             detail: serde_json::Value::Null,
+            next_command: None,
             sent: Sent::Nothing,
             summary: None,
             place,
@@ -145,6 +153,7 @@ impl Report {
             self.from_version.clone_from(&snapshot.from_version);
         }
         self.detail = snapshot.detail.clone();
+        self.next_command.clone_from(&snapshot.next_command);
         self.summary = Some(snapshot.progress.clone());
         publish(self);
     }
@@ -257,6 +266,7 @@ mod tests {
             retry_after: None,
             moving: true,
             next_step: None,
+            next_command: None,
             events: Vec::new(),
         });
         report.sent = Sent::Running;

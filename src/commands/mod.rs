@@ -6,12 +6,12 @@ use std::cell::OnceCell;
 use tokio::time::Instant;
 
 use crate::audit::Audit;
-use crate::config::{self, Global, GlobalArgs, Section};
+use crate::config::{self, Global, GlobalArgs, Invocation, Section};
 use crate::engine::wait::{self, Stop};
 use crate::engine::{self, Ctx};
 use crate::error::{Error, Problem};
 use crate::output::Printer;
-use crate::platforms::{Phase, Platform};
+use crate::platforms::{Describe, Phase, Platform};
 use crate::report::{Report, Sent};
 
 /// Runs a command of platform `P` and returns the process exit code.
@@ -22,7 +22,7 @@ pub async fn run<P: Platform>(global: &GlobalArgs, args: &P::Args, sections: &[S
     let printer = Printer::new(format, global.quiet, color);
     let describe = P::describe(args);
     // Not checked yet: an absurdly long one is refused later, and not copied into the result.
-    let target = crate::input::cut(describe.target);
+    let target = crate::input::cut(describe.target.clone());
     let mut report = Report::new(
         describe.platform,
         target,
@@ -33,7 +33,9 @@ pub async fn run<P: Platform>(global: &GlobalArgs, args: &P::Args, sections: &[S
     report.step = describe.step;
     let audit = OnceCell::new();
     let result = execute::<P>(global, args, sections, &printer, &mut report, &audit).await;
+    let next = next(&result, &report, &global.invocation, &describe);
     report.finish(result, global.if_upgrading);
+    report.next = next;
     if let Some(audit) = audit.get().filter(|a| a.wrote()) {
         let mut entry = audit.entry("result", report.platform, &report.target, report.outcome);
         entry.exit_code = Some(report.exit_code);
@@ -56,6 +58,46 @@ pub async fn run<P: Platform>(global: &GlobalArgs, args: &P::Args, sections: &[S
                 report.exit_code
             }
         }
+    }
+}
+
+/// The one line that tells a user whom the run leaves stuck what to do next: the step the
+/// platform waits for, how to attach to what goes on, what access is missing, where to look
+/// when nothing answered.
+fn next(
+    result: &Result<(), Error>,
+    report: &Report,
+    invocation: &Invocation,
+    describe: &Describe,
+) -> Option<String> {
+    let step = report
+        .next_command
+        .as_ref()
+        .map(|words| format!("go on with `{}`", invocation.with_leaf(words)));
+    let Err(error) = result else {
+        return step;
+    };
+    match error {
+        Error::TimedOut(_) | Error::Signal(..) | Error::Interrupted(_)
+            if report.sent != Sent::Nothing =>
+        {
+            step.or_else(|| Some(format!("attach with `{}`", invocation.attach())))
+        }
+        Error::Auth(_) => Some(format!(
+            "{} refused these credentials: rolling back needs {}",
+            report.place, describe.access
+        )),
+        // Nothing answered (no HTTP status): the place is wrong or down.
+        Error::Unreachable(problem)
+            if problem.http_status.is_none() && report.requests.is_empty() =>
+        {
+            Some(format!(
+                "check {} (or its variable or profile key); to try the tool without a platform: `{}`",
+                describe.location_option,
+                invocation.sandbox()
+            ))
+        }
+        _ => None,
     }
 }
 

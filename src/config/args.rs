@@ -79,6 +79,9 @@ pub struct GlobalArgs {
     /// Keep no audit trail (then a retried `start` cannot tell that it sent a rollback a moment ago).
     #[arg(long, global = true, conflicts_with = "audit_log")]
     pub no_audit: bool,
+    /// The command line as typed, for `next:` hints (filled by `cli::parse`).
+    #[arg(skip)]
+    pub invocation: super::Invocation,
 }
 
 /// The longest `--timeout` or `--poll-interval`: 30 days. Longer values are refused rather

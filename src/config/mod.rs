@@ -24,6 +24,8 @@ use crate::http::{IdentityFile, IdentitySource};
 use crate::input::{self, shown};
 
 mod args;
+mod invocation;
+pub use invocation::Invocation;
 
 /// A platform's table in a profile (`[profiles.NAME.sf]`): its name, and a check of its keys
 /// run when the file is read, so that a typo fails whatever command runs.

@@ -88,6 +88,8 @@ async fn send(
                 audit(ctx, report, request, kind, fate, Some(&response));
                 let operation = judged.inspect_err(|_| report.sent = before)?;
                 report.sent = Sent::Running;
+                // The step the platform waited for before this request is no longer the next.
+                report.next_command = None;
                 ctx.printer.note(
                     Phase::RollingBack,
                     &format!("{what} accepted (HTTP {}).", response.status),

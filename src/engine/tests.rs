@@ -35,6 +35,7 @@ fn snapshot(phase: Phase, state: &str, moving: bool) -> Snapshot {
         retry_after: None,
         moving,
         next_step: None,
+        next_command: None,
         events: Vec::new(),
     }
 }

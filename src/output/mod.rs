@@ -232,8 +232,17 @@ impl Printer {
         };
         self.stdout_failed(written.and_then(|()| out.flush()));
         drop(out);
+        let next = report
+            .next
+            .as_deref()
+            .filter(|_| self.format == OutputFormat::Text);
         if let Some(error) = &report.error {
             self.error(&error.message);
+            if let Some(next) = next {
+                stderr_line(&format!("next: {}", one_line(next)));
+            }
+        } else if let (Some(next), false) = (next, self.quiet) {
+            stderr_line(&format!("next: {}", one_line(next)));
         } else if let (Outcome::NothingToRollBack, Some(summary), false) =
             (report.outcome, &report.summary, self.quiet)
         {

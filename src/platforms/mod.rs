@@ -73,6 +73,9 @@ pub struct Snapshot {
     pub moving: bool,
     /// A mutating request the platform needs before it can go on (a Manual-mode walk).
     pub next_step: Option<NextStep>,
+    /// The words after the platform of the command that moves it on when nobody does
+    /// (`walk --domain 1`), for a `next:` hint.
+    pub next_command: Option<Vec<String>>,
     /// Platform messages to show once each, in order (job messages).
     pub events: Vec<String>,
 }
@@ -114,6 +117,10 @@ pub struct Describe {
     /// The step this command sends instead of a rollback, for messages (`cloudsvc walk`:
     /// "upgrade domain walk"); `None` for every other command.
     pub step: Option<&'static str>,
+    /// What the platform wants for a refused request (401/403): the role or certificate.
+    pub access: &'static str,
+    /// The option that says where the platform is (`--endpoint`, `--url`).
+    pub location_option: &'static str,
 }
 
 /// What the engine does with a platform's target.

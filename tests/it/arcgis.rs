@@ -268,6 +268,7 @@ async fn error_498_in_a_200_exits_4() {
         .doc(json!({
             "action": "status", "outcome": "error", "exit_code": 4,
             "error": error("auth", message, None, Some("498")),
+            "next": ACCESS,
         }));
 }
 
@@ -464,6 +465,9 @@ async fn expired_token_mid_wait_without_password_exits_4() {
     );
 }
 
+/// The `next:` of refused credentials.
+const ACCESS: &str = "the ArcGIS deployment refused these credentials: rolling back needs a token (ROLLBACK_ARCGIS_TOKEN) or an account (--username) with the Administrator role of the organization; an expired token must be generated again";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn generate_token_refusal_exits_4() {
     Scenario::arcgis(installed())
@@ -475,7 +479,7 @@ async fn generate_token_refusal_exits_4() {
         .run()
         .await
         .code(4)
-        .stderr("error: generateToken refused the credentials of admin: /arcgis/sharing/rest/generateToken answered error 400: Unable to generate token. (Invalid username or password.)\n");
+        .stderr(&format!("error: generateToken refused the credentials of admin: /arcgis/sharing/rest/generateToken answered error 400: Unable to generate token. (Invalid username or password.)\nnext: {ACCESS}\n"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -490,6 +494,7 @@ async fn timeout_exits_5() {
             "platform_state": "in_progress", "requests": rollback_sent("pat_345432_505").0,
             "error": error("timed_out", message, None, None),
             "detail": job("in_progress", 1, &[STARTED]),
+            "next": "attach with `rollback arcgis status --watch --url SERVER/arcgis --poll-interval 20ms --timeout 1s --json`",
         }));
 }
 
@@ -509,6 +514,7 @@ async fn a_timeout_before_the_rollback_job_shows_says_so() {
             "action": "start", "outcome": "timed_out", "exit_code": 5, "phase": "idle",
             "platform_state": "success", "requests": rollback_sent("pat_345432_505").0,
             "error": error("timed_out", message, None, None), "detail": installed(),
+            "next": "attach with `rollback arcgis status --watch --url SERVER/arcgis --poll-interval 700ms --timeout 1s --json`",
         }))
         .stderr_ends_with(&format!("error: {message}\n"));
     assert_eq!(rollbacks(&out), 1);

@@ -237,12 +237,25 @@ async fn post_refused(status: u16, code: &str, text: &str, exit: i32, kind: &str
         .run()
         .await
         .posts(1)
-        .doc(json!({
-            "action": "start", "outcome": "error", "exit_code": exit, "phase": "upgrading",
-            "platform_state": "Auto/During/UD1", "requests": rollback_sent(),
-            "error": error(kind, &message, Some(status), Some(code)),
-            "detail": deployment_detail(AUTO, true),
-        }));
+        .doc(refused(
+            json!({
+                "action": "start", "outcome": "error", "exit_code": exit, "phase": "upgrading",
+                "platform_state": "Auto/During/UD1", "requests": rollback_sent(),
+                "error": error(kind, &message, Some(status), Some(code)),
+                "detail": deployment_detail(AUTO, true),
+            }),
+            status,
+        ));
+}
+
+/// A refused request's document: a 403 says which access is missing.
+fn refused(mut doc: Value, status: u16) -> Value {
+    if status == 403 {
+        doc["next"] = json!(
+            "Azure refused these credentials: rolling back needs a management certificate uploaded to the subscription (--cert or --publish-settings), or an Azure AD token (ROLLBACK_CLOUDSVC_TOKEN) of an account that is a co-administrator of the subscription"
+        );
+    }
+    doc
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -431,6 +444,8 @@ async fn walk_sends_the_body_and_waits_for_its_operation() {
         "action": "walk", "platform_state": "Manual/Before/UD2", "operation_id": OP,
         "requests": [post_record(NAMED, "walkupgradedomain", &walk_body(1))],
         "detail": deployment_detail(next, false),
+        // The deployment now waits at the next domain.
+        "next": format!("go on with `rollback cloudsvc walk --domain 2 --endpoint SERVER --subscription {SUB} --service mysvc --poll-interval 20ms --deployment v2-build17 --json`"),
     }));
     let post = out.received_with("POST")[0];
     assert_eq!(String::from_utf8(post.body.clone()).unwrap(), walk_body(1));
@@ -473,16 +488,19 @@ async fn timeout_exits_5() {
             "timed_out",
             5,
             error("timed_out", message, None, None),
+            "--timeout 1s --json",
         ));
 }
 
 /// The document of a `start` whose rollback was accepted and whose operation still ran when
 /// the wait ended with `outcome`, exit `exit` and `error`.
-fn still_rolling_back(outcome: &str, exit: i32, error: Value) -> Value {
+/// `next` names how to attach, with the run's `options` after the preset's.
+fn still_rolling_back(outcome: &str, exit: i32, error: Value, options: &str) -> Value {
     json!({
         "action": "start", "outcome": outcome, "exit_code": exit, "phase": "rolling_back",
         "platform_state": "InProgress", "operation_id": OP, "requests": rollback_sent(),
         "error": error, "detail": operation_detail("InProgress"),
+        "next": format!("attach with `rollback cloudsvc status --watch --endpoint SERVER --subscription {SUB} --service mysvc --poll-interval 20ms --slot production {options}`"),
     })
 }
 
@@ -505,6 +523,7 @@ async fn a_walk_that_times_out_speaks_of_the_walk() {
         "requests": [post_record(NAMED, "walkupgradedomain", &walk_body(1))],
         "error": error("timed_out", &message, None, None),
         "detail": operation_detail("InProgress"),
+        "next": format!("attach with `rollback cloudsvc status --watch --endpoint SERVER --subscription {SUB} --service mysvc --poll-interval 20ms --deployment v2-build17 --json --timeout 1s`"),
     }));
 }
 
@@ -524,6 +543,7 @@ async fn ctrl_c_during_the_wait_exits_130_and_the_rollback_continues() {
             "in_progress",
             130,
             error("interrupted", message, None, None),
+            "--json",
         ));
 }
 

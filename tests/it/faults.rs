@@ -297,8 +297,13 @@ async fn every_platform_reports_an_unreachable_endpoint_with_6() {
         .unwrap()
         .port();
     let uri = format!("http://127.0.0.1:{port}");
-    let commands: Vec<(Vec<&str>, Env)> = vec![
-        (vec!["sf", "--endpoint", &uri, "cluster", "status"], vec![]),
+    // Each names where it looked and how to try the tool without a platform.
+    let commands: Vec<(Vec<&str>, Env, &str)> = vec![
+        (
+            vec!["sf", "--endpoint", &uri, "cluster", "status"],
+            vec![],
+            "check --endpoint (or its variable or profile key); to try the tool without a platform: `rollback --sandbox sf cluster status`",
+        ),
         (
             vec![
                 "cloudsvc",
@@ -313,19 +318,21 @@ async fn every_platform_reports_an_unreachable_endpoint_with_6() {
                 "status",
             ],
             vec![("ROLLBACK_CLOUDSVC_TOKEN", "t")],
+            "check --endpoint (or its variable or profile key); to try the tool without a platform: `rollback --sandbox cloudsvc status`",
         ),
         (
             vec!["arcgis", "--url", &uri, "status"],
             vec![("ROLLBACK_ARCGIS_TOKEN", "t")],
+            "check --url (or its variable or profile key); to try the tool without a platform: `rollback --sandbox arcgis status`",
         ),
     ];
-    for (argv, env) in commands {
+    for (argv, env, next) in commands {
         let run = run_args(&argv, &env).await;
         assert_eq!(run.code, 6, "{argv:?}: {run:?}");
         assert_eq!(
             run.stderr,
             format!(
-                "error: cannot connect to 127.0.0.1:{port}: Connection refused (os error 111)\n"
+                "error: cannot connect to 127.0.0.1:{port}: Connection refused (os error 111)\nnext: {next}\n"
             )
         );
     }

@@ -3,6 +3,7 @@
 //! weakened connection, and each stuck ending saying what to do next.
 
 mod help;
+mod next;
 mod prompt;
 mod settings;
 mod shown;

@@ -277,9 +277,15 @@ async fn job_messages_names_and_logs_are_terminal_safe() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_terminal_safe("stdout", &run.stdout);
     assert_no_fake_line("stdout", &run.stdout);
+    // The columns are as wide as their escaped cells.
+    let pad = |header: &str, cell: &str| format!("{header:<width$}", width = cell.chars().count());
     assert_eq!(
         run.stdout,
-        format!("ID  VERSION  TYPE  NAME\nid-{SHOWN}  10.9.0.503  {SHOWN}  {SHOWN}\n")
+        format!(
+            "{}  VERSION     {}  NAME\nid-{SHOWN}  10.9.0.503  {SHOWN}  {SHOWN}\n",
+            pad("ID", &format!("id-{SHOWN}")),
+            pad("TYPE", SHOWN)
+        )
     );
 
     let server = arcgis_server().await;

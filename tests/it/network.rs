@@ -610,11 +610,14 @@ async fn plain_http_goes_through_http_proxy_and_bad_proxies_exit_2() {
         )
         .await;
         assert_eq!(run.code, 2, "{value}: {run:?}");
-        assert!(
-            run.stderr.starts_with("error: HTTPS_PROXY: "),
-            "{}",
-            run.stderr
-        );
+        // After -v's line on the settings.
+        let stderr: String = run
+            .stderr
+            .lines()
+            .filter(|l| !l.contains(" INFO settings: "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(stderr.starts_with("error: HTTPS_PROXY: "), "{}", run.stderr);
         assert!(!run.stderr.contains("MARKER") && !run.stdout.contains("MARKER"));
     }
     assert_eq!(proxy.seen().len(), before);

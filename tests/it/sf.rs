@@ -222,8 +222,7 @@ async fn post_refused(status: u16, code: &str, then_state: &str, exit: i32, kind
     } else {
         "RollingForwardInProgress"
     };
-    // The rollback is sent once.
-    out.code(exit).posts(1).doc(json!({
+    let mut doc = json!({
         "action": "start",
         "outcome": if reread { "nothing_to_roll_back" } else { "error" },
         "exit_code": exit,
@@ -232,9 +231,18 @@ async fn post_refused(status: u16, code: &str, then_state: &str, exit: i32, kind
         "requests": app_rollback_sent(),
         "error": error(kind, &message, Some(status), Some(code)),
         "detail": app(state, 1),
-    }));
+    });
+    // A refusal of the credentials says which access is missing.
+    if kind == "auth" {
+        doc["next"] = json!(ACCESS);
+    }
+    // The rollback is sent once.
+    out.code(exit).posts(1).doc(doc);
     out
 }
+
+/// The `next:` of a refused credential.
+const ACCESS: &str = "the cluster refused these credentials: rolling back needs a client certificate the cluster knows as admin (--cert), or a token with the Admin role (ROLLBACK_SF_TOKEN); a read-only (user) certificate can read but not roll back";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn post_400_not_upgrading_rereads_then_exits_3() {
@@ -537,6 +545,7 @@ async fn timeout_exits_5_and_says_the_rollback_continues() {
         "requests": [post_record(&format!("{ROLLBACK}?api-version=6.0"))],
         "error": error("timed_out", message, None, None),
         "detail": cluster("RollingBackInProgress", 1),
+        "next": "attach with `rollback sf cluster status --watch --endpoint SERVER --poll-interval 20ms --timeout 1s --json`",
     }));
 }
 
@@ -660,6 +669,7 @@ async fn connection_refused_exits_6() {
         .doc(json!({
             "action": "start", "outcome": "error", "exit_code": 6,
             "error": error("unreachable", &message, None, None),
+            "next": "check --endpoint (or its variable or profile key); to try the tool without a platform: `rollback --sandbox sf cluster start`",
         }));
 }
 
@@ -905,6 +915,7 @@ async fn ctrl_c_during_the_wait_exits_130_and_the_rollback_continues() {
         "requests": app_rollback_sent(),
         "error": error("interrupted", message, None, None),
         "detail": app("RollingBackInProgress", 1),
+        "next": "attach with `rollback sf app status myapp~app1 --watch --endpoint SERVER --poll-interval 20ms --json`",
     }))
     .stderr_ends_with(&format!("error: {message}\n"))
     .posts(1);

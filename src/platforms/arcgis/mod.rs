@@ -173,6 +173,7 @@ impl ArcgisTarget {
             retry_after: None,
             moving,
             next_step: None,
+            next_command: None,
             events,
         }
     }
@@ -192,6 +193,7 @@ impl ArcgisTarget {
             retry_after: None,
             moving: true,
             next_step: None,
+            next_command: None,
             events: Vec::new(),
         }
     }

@@ -39,6 +39,8 @@ impl Platform for Arcgis {
             action,
             place: "the ArcGIS deployment",
             step: None,
+            access: "a token (ROLLBACK_ARCGIS_TOKEN) or an account (--username) with the Administrator role of the organization; an expired token must be generated again",
+            location_option: "--url",
         }
     }
 

@@ -109,6 +109,7 @@ impl CloudsvcTarget {
             retry_after: state.retry_after,
             moving: false,
             next_step: None,
+            next_command: None,
             events: Vec::new(),
         };
         let Some(upgrade) = &d.upgrade_status else {
@@ -121,6 +122,17 @@ impl CloudsvcTarget {
             return snapshot;
         };
         snapshot.platform_state = Some(upgrade_state(upgrade));
+        // A Manual update or rollback waiting at a domain that this run does not walk: say
+        // which walk moves it on.
+        if let Some(domain) =
+            waiting_walk(upgrade).filter(|_| !self.tracking.accepted || self.walk_only())
+        {
+            snapshot.next_command =
+                Some(vec!["walk".into(), "--domain".into(), domain.to_string()]);
+            snapshot.progress.push_str(&format!(
+                ", waiting for upgrade domain {domain} to be walked"
+            ));
+        }
         if self.walk_only() && self.tracking.accepted {
             // The walk's operation ended: report the deployment as it stands.
             snapshot.phase = if model::flag(&d.rollback_allowed) {
@@ -201,6 +213,7 @@ impl CloudsvcTarget {
             retry_after: response.retry_after(),
             moving: true,
             next_step: None,
+            next_command: None,
             events: Vec::new(),
         };
         match state.as_str() {
@@ -245,6 +258,25 @@ pub struct Domains {
     pub count: Option<u32>,
     /// `CurrentUpgradeDomain` and its state (`Before`/`During`), while an update runs.
     pub current: Option<(u32, String)>,
+}
+
+/// The upgrade domain a Manual update or rollback waits at (`Before`), if it does.
+fn waiting_walk(upgrade: &model::UpgradeStatus) -> Option<u32> {
+    let manual = upgrade
+        .upgrade_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("Manual"));
+    let before = upgrade
+        .current_upgrade_domain_state
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("Before"));
+    let domain = upgrade
+        .current_upgrade_domain
+        .as_deref()?
+        .trim()
+        .parse()
+        .ok()?;
+    (manual && before).then_some(domain)
 }
 
 fn upgrade_state(upgrade: &model::UpgradeStatus) -> String {

@@ -33,6 +33,8 @@ impl Platform for Cloudsvc {
             action,
             place: "Azure",
             step,
+            access: "a management certificate uploaded to the subscription (--cert or --publish-settings), or an Azure AD token (ROLLBACK_CLOUDSVC_TOKEN) of an account that is a co-administrator of the subscription",
+            location_option: "--endpoint",
         }
     }
 

@@ -122,6 +122,7 @@ fn snapshot(response: &Response) -> Result<Snapshot, Error> {
         retry_after: response.retry_after(),
         moving: phase.is_active(),
         next_step: None,
+        next_command: None,
         events: Vec::new(),
     })
 }

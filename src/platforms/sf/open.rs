@@ -44,6 +44,8 @@ impl Platform for Sf {
             action,
             place: "the cluster",
             step: None,
+            access: "a client certificate the cluster knows as admin (--cert), or a token with the Admin role (ROLLBACK_SF_TOKEN); a read-only (user) certificate can read but not roll back",
+            location_option: "--endpoint",
         }
     }
 
