@@ -4,6 +4,7 @@
 
 mod help;
 mod next;
+mod progress;
 mod prompt;
 mod settings;
 mod shown;
