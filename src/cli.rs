@@ -166,12 +166,14 @@ fn command() -> clap::Command {
         if leaf && READ_ONLY.contains(&command.get_name()) {
             // An argument of the leaf's own with the global's id keeps the global out of it.
             for (id, flag) in SENDING_ONLY {
-                command = command.arg(
-                    clap::Arg::new(*id)
-                        .long(&flag[2..])
-                        .action(clap::ArgAction::SetTrue)
-                        .hide(true),
-                );
+                let mut arg = clap::Arg::new(*id)
+                    .long(&flag[2..])
+                    .action(clap::ArgAction::SetTrue)
+                    .hide(true);
+                if *id == "yes" {
+                    arg = arg.short('y');
+                }
+                command = command.arg(arg);
             }
             return command;
         }

@@ -113,6 +113,18 @@ async fn status_refuses_sending_only_flags_wherever_they_stand() {
             assert!(run.stdout.is_empty(), "{args:?}: {run:?}");
         }
     }
+    // The short form too.
+    let run = run_args(
+        &["sf", "--endpoint", &endpoint, "cluster", "status", "-wy"],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: --yes does nothing with `sf cluster status`"),
+        "{run:?}"
+    );
     assert!(requests(&server).await.is_empty());
 }
 
