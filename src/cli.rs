@@ -238,6 +238,37 @@ fn check(matches: &ArgMatches) -> Result<(), clap::Error> {
 mod tests {
     use super::*;
 
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn the_command_line_is_taken_apart_by_role() {
+        let root = Cli::command();
+        let app = invocation(
+            &root,
+            &words("--yes sf --endpoint http://h:1 app start myapp~app1 --timeout=1s -o json -vv"),
+        );
+        assert_eq!(app.path, words("sf app"));
+        assert_eq!(app.leaf, "start");
+        assert_eq!(app.positionals, words("myapp~app1"));
+        assert_eq!(
+            app.options,
+            words("--endpoint http://h:1 --timeout=1s -o json -vv")
+        );
+        // The leaf's own options and the sending-only ones stay behind.
+        let walk = invocation(
+            &root,
+            &words("cloudsvc --service s start --mode manual --force --dry-run --slot staging"),
+        );
+        assert_eq!(walk.path, words("cloudsvc"));
+        assert_eq!(walk.options, words("--service s --slot staging"));
+        assert!(walk.positionals.is_empty());
+        let status = invocation(&root, &words("arcgis --url https://g/arcgis status -w"));
+        assert_eq!(status.leaf, "status");
+        assert_eq!(status.options, words("--url https://g/arcgis"));
+    }
+
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
