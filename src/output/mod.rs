@@ -122,9 +122,16 @@ impl Printer {
         let mut bar = self.bar.borrow_mut();
         let bar = bar.get_or_insert_with(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            // The time so far as every duration is shown (`850ms`, then `1m 5s`).
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ProgressStyle::with_template("{spinner} [{took}] {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner())
+                    .with_key(
+                        "took",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = w.write_str(&crate::config::show_duration(state.elapsed()));
+                        },
+                    ),
             );
             bar.enable_steady_tick(Duration::from_millis(120));
             bar

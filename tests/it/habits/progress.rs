@@ -97,12 +97,15 @@ async fn on_a_terminal_one_live_line_shows_the_domain_and_the_time() {
     assert_eq!(code, 0, "{screen}");
     // The live line: a spinner, the time so far, where the rollback is; redrawn in place.
     let live =
-        Regex::new(r"\[\d+s\] RollingBackInProgress, 2/3 upgrade domains done, in UD2").unwrap();
+        Regex::new(r"\[\d+m?s\] RollingBackInProgress, 2/3 upgrade domains done, in UD2").unwrap();
     assert!(live.is_match(&screen), "{screen:?}");
     assert!(
         screen.contains("\x1b[2K"),
         "not redrawn in place: {screen:?}"
     );
+    // Under a second, the time so far is in milliseconds, as every duration is shown.
+    let millis = Regex::new(r"\[[1-9]\d*ms\] ").unwrap();
+    assert!(millis.is_match(&screen), "{screen:?}");
     // No timestamps on a terminal.
     let stamp = Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ").unwrap();
     assert!(!stamp.is_match(&screen), "{screen:?}");
