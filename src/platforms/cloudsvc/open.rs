@@ -57,7 +57,7 @@ impl Platform for Cloudsvc {
             ClientOptions {
                 base: settings.base.clone(),
                 tls: settings.tls,
-                token: settings.token,
+                token: settings.token.into(),
                 token_placement: TokenPlacement::AUTHORIZATION,
                 redirect_domains: super::redirect_domains(&settings.base),
                 request_timeout: Duration::from_secs(90),

@@ -90,7 +90,7 @@ impl Platform for Sf {
             ClientOptions {
                 base: settings.endpoint.clone(),
                 tls: settings.tls,
-                token: settings.token,
+                token: settings.token.into(),
                 token_placement: TokenPlacement::AUTHORIZATION,
                 redirect_domains: &[],
                 request_timeout: Duration::from_secs(server_timeout + 30),
