@@ -6,6 +6,7 @@ mod open;
 mod profile;
 pub use open::Sf;
 mod client;
+mod health;
 mod model;
 
 use std::time::Duration;
