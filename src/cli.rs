@@ -26,7 +26,7 @@ use crate::platforms::sf::{Sf, args::SfArgs};
 #[command(
     after_help = "Exit codes: 0 done, 1 rollback failed or platform error, 2 usage or configuration error, \
 3 nothing to roll back, 4 authentication refused, 5 timed out waiting (the rollback continues), \
-6 platform unreachable, 129 SIGHUP, 130 interrupted (Ctrl-C), 143 SIGTERM (the platform operation \
+6 platform unreachable, 7 rolled back but not healthy (--verify), 129 SIGHUP, 130 interrupted (Ctrl-C), 143 SIGTERM (the platform operation \
 keeps running after a signal)."
 )]
 pub struct Cli {

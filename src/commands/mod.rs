@@ -11,7 +11,7 @@ use crate::engine::wait::{self, Stop};
 use crate::engine::{self, Ctx};
 use crate::error::{Error, Problem};
 use crate::output::Printer;
-use crate::platforms::{Phase, Platform};
+use crate::platforms::{Action, Phase, Platform};
 use crate::report::{Report, Sent};
 
 /// Runs a command of platform `P` and returns the process exit code.
@@ -110,11 +110,34 @@ async fn execute<P: Platform>(
             printer.warn(warning);
         }
         let mut target = opened.target;
-        engine::run(&mut target, opened.action, &ctx, report).await
+        engine::run(&mut target, opened.action, &ctx, report).await?;
+        Ok((target, opened.action))
     };
-    match wait::bounded(deadline, work).await {
-        Ok(result) => result,
-        Err(stop) => Err(stopped(stop, report, &global)),
+    let (mut target, action) = match wait::bounded(deadline, work).await {
+        Ok(result) => result?,
+        Err(stop) => return Err(stopped(stop, report, &global)),
+    };
+    // `--verify`, once a rollback completed (its own bound: `--timeout` was for the rollback).
+    let waited = matches!(action, Action::Start | Action::Status { watch: true });
+    match global.verify {
+        Some(verify) if waited && report.phase == Phase::RolledBack && !global.dry_run => {
+            let deadline = Instant::now() + verify.timeout;
+            let health = engine::verify::verify(&mut target, &ctx, report, verify.strict);
+            match wait::bounded(deadline, health).await {
+                Ok(result) => result,
+                Err(Stop::TimedOut) => {
+                    Err(engine::verify::not_healthy_in_time(report, verify.timeout))
+                }
+                Err(Stop::Signal(signal)) => Err(Error::Signal(
+                    signal,
+                    Problem::new(format!(
+                        "{}; the rollback completed, its health was not verified",
+                        signal.describe()
+                    )),
+                )),
+            }
+        }
+        _ => Ok(()),
     }
 }
 

@@ -68,6 +68,15 @@ pub struct GlobalArgs {
     /// Time between status reads [default: per platform].
     #[arg(long, global = true, env = "ROLLBACK_POLL_INTERVAL", value_parser = parse_duration, value_name = "DURATION")]
     pub poll_interval: Option<Duration>,
+    /// After the rollback, wait until the target is healthy (exit 7 if it is not).
+    #[arg(long, global = true)]
+    pub verify: bool,
+    /// Bound on the health wait of --verify [default: 10m].
+    #[arg(long, global = true, env = "ROLLBACK_VERIFY_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
+    pub verify_timeout: Option<Duration>,
+    /// With --verify: Warning counts as unhealthy too.
+    #[arg(long, global = true)]
+    pub verify_strict: bool,
     /// Exit 0 instead of 3 when there is nothing to roll back.
     #[arg(long, global = true)]
     pub if_upgrading: bool,

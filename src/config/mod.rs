@@ -125,9 +125,20 @@ pub struct Global {
     pub interactive: bool,
     /// The audit trail's file; `None` with `--no-audit` or when no place is known.
     pub audit_log: Option<PathBuf>,
+    /// `--verify`: the health wait after a completed rollback.
+    pub verify: Option<Verify>,
+}
+
+/// How `--verify` judges and how long it waits.
+#[derive(Debug, Clone, Copy)]
+pub struct Verify {
+    pub timeout: Duration,
+    /// Warning is unhealthy too (`--verify-strict`).
+    pub strict: bool,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+pub const DEFAULT_VERIFY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The output format, known before anything else is resolved (errors need it too).
 pub fn output_format(args: &GlobalArgs) -> OutputFormat {
@@ -200,6 +211,27 @@ pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Resu
             .or_else(|| profile.audit_log.clone())
             .or_else(crate::audit::default_path)
     };
+    let verify = match (
+        args.verify,
+        args.verify_strict || args.verify_timeout.is_some(),
+    ) {
+        (false, false) => None,
+        (false, true) => {
+            return Err(Error::Usage(
+                "--verify-strict and --verify-timeout need --verify".into(),
+            ));
+        }
+        (true, _) if args.no_wait => {
+            return Err(Error::Usage(
+                "--verify waits for health after the rollback, --no-wait does not wait: choose one"
+                    .into(),
+            ));
+        }
+        (true, _) => Some(Verify {
+            timeout: args.verify_timeout.unwrap_or(DEFAULT_VERIFY_TIMEOUT),
+            strict: args.verify_strict,
+        }),
+    };
     Ok(Global {
         dry_run: args.dry_run,
         no_wait: args.no_wait,
@@ -207,6 +239,7 @@ pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Resu
         poll_interval,
         interactive,
         audit_log,
+        verify,
     })
 }
 

@@ -20,4 +20,5 @@ mod sf;
 mod signals;
 mod terminal;
 mod tls;
+mod verify;
 mod waiting;

@@ -512,7 +512,7 @@ pub fn doc(fields: Value) -> Value {
         "schema_version": 1, "platform": null, "target": null, "action": null,
         "outcome": "status", "exit_code": 0, "phase": "unknown", "platform_state": null,
         "from_version": null, "to_version": null, "operation_id": null, "dry_run": false,
-        "requests": [], "error": null, "detail": null,
+        "requests": [], "error": null, "health": null, "detail": null,
     });
     merge(&mut doc, fields);
     doc

@@ -5,6 +5,68 @@
 
 use serde::Deserialize;
 
+use crate::platforms::{Health, HealthState};
+
+/// `ApplicationHealth` and `ClusterHealth`: the parts a verdict needs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HealthDoc {
+    pub aggregated_health_state: Option<String>,
+    #[serde(deserialize_with = "null_as_empty")]
+    pub unhealthy_evaluations: Vec<Wrapper>,
+}
+
+/// A list sent as `null` reads as empty.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Wrapper>, D::Error> {
+    Ok(Option::<Vec<Wrapper>>::deserialize(d)?.unwrap_or_default())
+}
+
+impl HealthDoc {
+    /// The verdict: `Ok`/`Warning`/`Error` as they are, `Invalid`/`Unknown` (and anything else)
+    /// unknown. Nothing is final: an entity not yet in the health store reads `Error` for a
+    /// moment, so a wait reads again until healthy.
+    pub fn verdict(&self) -> Health {
+        let state = match self.aggregated_health_state.as_deref() {
+            Some("Ok") => HealthState::Ok,
+            Some("Warning") => HealthState::Warning,
+            Some("Error") => HealthState::Error,
+            _ => HealthState::Unknown,
+        };
+        let details = match state {
+            HealthState::Ok => Vec::new(),
+            HealthState::Unknown => vec![format!(
+                "AggregatedHealthState {}",
+                self.aggregated_health_state.as_deref().unwrap_or("missing")
+            )],
+            HealthState::Warning | HealthState::Error => culprits(&self.unhealthy_evaluations),
+        };
+        Health {
+            state,
+            settling: true,
+            details,
+        }
+    }
+}
+
+/// One line for each unhealthy evaluation at the top, each walked down to its entity, the
+/// worst first.
+fn culprits(evaluations: &[Wrapper]) -> Vec<String> {
+    let mut lines: Vec<(u8, String)> = evaluations
+        .iter()
+        .filter_map(|w| {
+            let e = w.health_evaluation.as_ref()?;
+            let rank = match e.aggregated_health_state.as_deref() {
+                Some("Error") => 0,
+                Some("Warning") => 1,
+                _ => 2,
+            };
+            Some((rank, culprit(std::slice::from_ref(w))?.line()))
+        })
+        .collect();
+    lines.sort_by_key(|(rank, _)| *rank);
+    lines.into_iter().map(|(_, line)| line).collect()
+}
+
 /// `HealthEvaluationWrapper`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -27,6 +89,7 @@ pub struct Evaluation {
     pub service_manifest_name: Option<String>,
     pub upgrade_domain_name: Option<String>,
     pub unhealthy_event: Option<Event>,
+    #[serde(deserialize_with = "null_as_empty")]
     pub unhealthy_evaluations: Vec<Wrapper>,
 }
 
@@ -163,14 +226,6 @@ fn entity(e: &Evaluation) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// A health document: `AggregatedHealthState` and `UnhealthyEvaluations`.
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct HealthDoc {
-        #[serde(default)]
-        unhealthy_evaluations: Option<Vec<Wrapper>>,
-    }
-
     fn read(json: &str) -> HealthDoc {
         serde_json::from_str(json).unwrap()
     }
@@ -211,7 +266,7 @@ mod tests {
     #[test]
     fn the_walk_goes_down_the_worst_evaluation_to_the_deepest_entity() {
         let doc = read(APP);
-        let culprit = culprit(doc.unhealthy_evaluations.as_deref().unwrap()).unwrap();
+        let culprit = culprit(&doc.unhealthy_evaluations).unwrap();
         assert_eq!(
             culprit,
             Culprit {
@@ -225,6 +280,36 @@ mod tests {
             culprit.line(),
             "partition 9a3c1b6e-0000-4000-8000-000000000001 is Error: Partition is below target replica or instance count."
         );
+    }
+
+    #[test]
+    fn the_verdict_names_the_worst_entity_first() {
+        let verdict = read(APP).verdict();
+        assert_eq!(verdict.state, HealthState::Error);
+        assert!(
+            verdict.settling,
+            "an Error may be the health store catching up"
+        );
+        assert_eq!(
+            verdict.details,
+            [
+                "partition 9a3c1b6e-0000-4000-8000-000000000001 is Error: Partition is below target replica or instance count.",
+                "Event: a warning on the application itself",
+            ]
+        );
+        assert!(!verdict.is_healthy(false));
+        let warning =
+            read(r#"{"AggregatedHealthState":"Warning","UnhealthyEvaluations":[]}"#).verdict();
+        assert!(warning.is_healthy(false) && !warning.is_healthy(true));
+        for (state, read_as) in [
+            ("Ok", HealthState::Ok),
+            ("Invalid", HealthState::Unknown),
+            ("Unknown", HealthState::Unknown),
+            ("Sideways", HealthState::Unknown),
+        ] {
+            let doc = read(&format!(r#"{{"AggregatedHealthState":"{state}"}}"#));
+            assert_eq!(doc.verdict().state, read_as, "{state}");
+        }
     }
 
     #[test]
@@ -272,7 +357,7 @@ mod tests {
                 {"HealthEvaluation":{"Kind":"Nodes","AggregatedHealthState":"Error",
                  "Description":"66% (2/3) nodes are unhealthy"}}]}"#,
         );
-        let culprit = culprit(doc.unhealthy_evaluations.as_deref().unwrap()).unwrap();
+        let culprit = culprit(&doc.unhealthy_evaluations).unwrap();
         assert_eq!(culprit.line(), "Nodes: 66% (2/3) nodes are unhealthy");
     }
 
@@ -280,10 +365,7 @@ mod tests {
     fn hostile_documents_are_read_and_bounded() {
         // Nulls, wrong types where they are tolerated, no evaluations at all.
         let doc = read(r#"{"AggregatedHealthState":null,"UnhealthyEvaluations":null,"X":[1]}"#);
-        assert_eq!(
-            culprit(doc.unhealthy_evaluations.as_deref().unwrap_or_default()),
-            None
-        );
+        assert_eq!(culprit(&doc.unhealthy_evaluations), None);
         // A chain deeper than the walk goes: it stops, naming what it reached.
         let mut json = String::from(
             r#"{"Kind":"Service","ServiceName":"fabric:/deep","AggregatedHealthState":"Error"}"#,
@@ -296,7 +378,7 @@ mod tests {
         let doc = read(&format!(
             r#"{{"UnhealthyEvaluations":[{{"HealthEvaluation":{json}}}]}}"#
         ));
-        let culprit = culprit(doc.unhealthy_evaluations.as_deref().unwrap()).unwrap();
+        let culprit = culprit(&doc.unhealthy_evaluations).unwrap();
         assert_eq!(culprit.entity, None, "the service is past the bound");
         // Deeper than serde_json reads: an error, no stack overflow.
         let deep = "[".repeat(10_000);
