@@ -79,7 +79,8 @@ pub struct GlobalArgs {
     pub no_audit: bool,
     /// Run against a sandbox started inside this process: every platform simulated on a
     /// loopback port, each target mid-upgrade. Connection options are refused with it.
-    #[arg(long, global = true, env = "ROLLBACK_SANDBOX")]
+    // `ROLLBACK_SANDBOX=1` (or true, yes, on) turns it on; 0, false, no, off and empty do not.
+    #[arg(long, global = true, env = "ROLLBACK_SANDBOX", value_parser = clap::builder::FalseyValueParser::new())]
     pub sandbox: bool,
     /// With --sandbox: the outcome the sandbox rehearses.
     #[arg(
