@@ -6,6 +6,7 @@
 //! nothing of this crate), so a test against it checks the clients, not a copy of them.
 
 mod arcgis;
+mod clock;
 mod cloudsvc;
 mod profile;
 mod scenario;
@@ -15,12 +16,12 @@ mod state;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
 
 use hyper::HeaderMap;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use clock::Now;
 pub use profile::PROFILE;
 pub use scenario::Scenario;
 
@@ -94,32 +95,6 @@ impl Reply {
     pub fn with_header(mut self, name: &'static str, value: String) -> Self {
         self.headers.push((name, value));
         self
-    }
-}
-
-/// The clock a request is answered at: for the state machines, and for the times in documents.
-#[derive(Clone, Copy)]
-pub struct Now {
-    pub instant: Instant,
-    pub wall: SystemTime,
-}
-
-impl Now {
-    pub fn current() -> Self {
-        Self {
-            instant: Instant::now(),
-            wall: SystemTime::now(),
-        }
-    }
-
-    /// The wall-clock time of `instant`, in epoch milliseconds.
-    pub fn epoch_ms_at(&self, instant: Instant) -> i64 {
-        let wall = match self.instant.checked_duration_since(instant) {
-            Some(ago) => self.wall - ago,
-            None => self.wall + instant.duration_since(self.instant),
-        };
-        wall.duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 }
 

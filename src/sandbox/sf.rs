@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::clock::iso;
 use super::profile::Credentials;
 use super::state::{Pace, Stage, Walk};
 use super::{Now, Reply, Request};
@@ -346,33 +347,6 @@ fn error(status: u16, code: &str, message: &str) -> Reply {
     )
 }
 
-/// Epoch milliseconds as the gateway writes times: `2026-11-30T23:50:17.123Z`.
-fn iso(epoch_ms: i64) -> String {
-    let secs = epoch_ms.div_euclid(1000);
-    let ms = epoch_ms.rem_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -435,12 +409,5 @@ mod tests {
                 .unwrap()
                 .contains("UD1")
         );
-    }
-
-    #[test]
-    fn times_are_written_as_the_gateway_writes_them() {
-        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso(1_796_081_417_123), "2026-11-30T23:30:17.123Z");
-        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 }
