@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands;
+use crate::commands::sandbox::SandboxArgs;
 use crate::config::{GlobalArgs, Section};
 use crate::platforms::Platform;
 use crate::platforms::arcgis::{Arcgis, args::ArcgisArgs};
@@ -45,6 +46,9 @@ pub enum Command {
     Cloudsvc(CloudsvcArgs),
     /// ArcGIS Enterprise on Kubernetes: patches.
     Arcgis(ArcgisArgs),
+    /// Serve every platform, simulated, on a loopback port until interrupted, and print a
+    /// profile that points at it.
+    Sandbox(SandboxArgs),
 }
 
 impl Command {
@@ -54,6 +58,7 @@ impl Command {
             Self::Sf(args) => commands::run::<Sf>(global, args, SECTIONS).await,
             Self::Cloudsvc(args) => commands::run::<Cloudsvc>(global, args, SECTIONS).await,
             Self::Arcgis(args) => commands::run::<Arcgis>(global, args, SECTIONS).await,
+            Self::Sandbox(args) => commands::sandbox::serve(args).await,
         }
     }
 }

@@ -13,6 +13,7 @@ mod output;
 mod platforms;
 mod redact;
 mod report;
+mod sandbox;
 mod secret;
 #[cfg(test)]
 mod testing;

@@ -1,6 +1,8 @@
 //! Runs one command: resolves settings, bounds the run by `--timeout` and signals (Ctrl-C,
 //! SIGTERM, SIGHUP), and turns the outcome into the result document and the exit code.
 
+pub mod sandbox;
+
 use std::cell::OnceCell;
 
 use tokio::time::Instant;
@@ -86,7 +88,15 @@ async fn execute<P: Platform>(
     report: &mut Report,
     audit: &OnceCell<Audit>,
 ) -> Result<(), Error> {
-    let profile = config::load_profile(global_args, sections)?;
+    // Under --sandbox the sandbox's own profile replaces the config file's; the sandbox lives
+    // until the run ends.
+    let (_sandbox, profile) = if global_args.sandbox {
+        let (sandbox, profile) =
+            sandbox::embedded(global_args, P::connection_given(args), sections).await?;
+        (Some(sandbox), profile)
+    } else {
+        (None, config::load_profile(global_args, sections)?)
+    };
     for warning in &profile.warnings {
         printer.warn(warning);
     }

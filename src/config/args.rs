@@ -86,6 +86,20 @@ pub struct GlobalArgs {
     /// Keep no audit trail (then a retried `start` cannot tell that it sent a rollback a moment ago).
     #[arg(long, global = true, conflicts_with = "audit_log")]
     pub no_audit: bool,
+    /// Run against a sandbox started inside this process: every platform simulated on a
+    /// loopback port, each target mid-upgrade. Connection options are refused with it.
+    // `ROLLBACK_SANDBOX=1` (or true, yes, on) turns it on; 0, false, no, off and empty do not.
+    #[arg(long, global = true, env = "ROLLBACK_SANDBOX", value_parser = clap::builder::FalseyValueParser::new())]
+    pub sandbox: bool,
+    /// With --sandbox: the outcome the sandbox rehearses.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ROLLBACK_SANDBOX_SCENARIO",
+        value_name = "SCENARIO"
+    )]
+    pub sandbox_scenario: Option<crate::sandbox::Scenario>,
 }
 
 /// The longest `--timeout` or `--poll-interval`: 30 days. Longer values are refused rather

@@ -202,7 +202,9 @@ pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Resu
         && !stdin_is_data
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal();
-    let audit_log = if args.no_audit {
+    // A sandbox's rollbacks are no one's history, and must not make a later `start` on a
+    // real target of the same name think it just sent one.
+    let audit_log = if args.no_audit || args.sandbox {
         None
     } else {
         args.audit_log
@@ -279,8 +281,18 @@ pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, 
             )));
         }
     };
-    let mut file = parse_config(&text, &path, sections)?;
-    let mut profile = match &args.profile {
+    select_profile(&text, &path, args.profile.as_deref(), sections)
+}
+
+/// The profile `name` (else `default`, else none) of the config file `text` read from `path`.
+pub fn select_profile(
+    text: &str,
+    path: &Path,
+    name: Option<&str>,
+    sections: &[Section],
+) -> Result<Profile, Error> {
+    let mut file = parse_config(text, path, sections)?;
+    let mut profile = match name {
         Some(name) => file.profiles.remove(name).ok_or_else(|| {
             let known: Vec<&String> = file.profiles.keys().collect();
             Error::Usage(format!(

@@ -198,6 +198,9 @@ pub trait Platform {
     fn describe(args: &Self::Args) -> Describe;
     /// Whether a secret is read from stdin (then stdin is no terminal to ask on).
     fn reads_stdin(args: &Self::Args) -> bool;
+    /// The first connection setting given (option, its variable, or a credential variable):
+    /// `--sandbox` brings its own and refuses others.
+    fn connection_given(args: &Self::Args) -> Option<&'static str>;
     /// Resolves the settings (flags, environment, profile), builds the client and the target.
     /// `label` is the result's `target`: set as soon as it is known (checked id, endpoint).
     async fn open(
@@ -206,6 +209,23 @@ pub trait Platform {
         global: &Global,
         label: &mut String,
     ) -> Result<Opened<Self::Target>, Error>;
+}
+
+/// The first of `options` that is set, else the first of the `variables` set (non-empty).
+pub fn first_given(
+    options: &[(bool, &'static str)],
+    variables: &[&'static str],
+) -> Option<&'static str> {
+    options
+        .iter()
+        .find(|(set, _)| *set)
+        .map(|(_, name)| *name)
+        .or_else(|| {
+            variables
+                .iter()
+                .copied()
+                .find(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()))
+        })
 }
 
 /// The HTTP client of a platform; `--insecure` is said out loud.

@@ -14,6 +14,7 @@ mod network;
 mod once;
 mod prism;
 mod raw;
+mod sandbox;
 mod scenario;
 mod secrets;
 mod sf;

@@ -47,6 +47,10 @@ impl Platform for Arcgis {
         args.connection.token_stdin || args.connection.password_stdin
     }
 
+    fn connection_given(args: &ArcgisArgs) -> Option<&'static str> {
+        args.connection.given()
+    }
+
     async fn open(
         args: &ArcgisArgs,
         profile: &Profile,

@@ -40,6 +40,10 @@ impl Platform for Cloudsvc {
         args.connection.token_stdin
     }
 
+    fn connection_given(args: &CloudsvcArgs) -> Option<&'static str> {
+        args.connection.given()
+    }
+
     async fn open(
         args: &CloudsvcArgs,
         profile: &Profile,

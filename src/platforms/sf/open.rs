@@ -51,6 +51,10 @@ impl Platform for Sf {
         args.connection.token_stdin
     }
 
+    fn connection_given(args: &SfArgs) -> Option<&'static str> {
+        args.connection.given()
+    }
+
     async fn open(
         args: &SfArgs,
         profile: &Profile,
