@@ -431,6 +431,36 @@ fn scenario_unhealthy_rolls_back_but_health_reads_error() {
     assert!(body.contains(r#""AggregatedHealthState":"Ok""#), "{body}");
 }
 
+/// `--verify` turns the `unhealthy` scenario into exit 7 naming the entity, on every platform
+/// that reports health; the healthy sandbox verifies with 0.
+#[test]
+fn scenario_unhealthy_with_verify_is_exit_7() {
+    let served = Served::start(&["--scenario", "unhealthy"]);
+    let verify = ["--yes", "--verify", "--verify-timeout", "1s"];
+    let app = served.run(&[&["sf", "app", "start", "myapp~app1"][..], &verify].concat());
+    expect(&app, 7);
+    assert!(
+        app.stderr.contains("error: rolled back, but myapp~app1 was not healthy within 1s (last read error: service fabric:/myapp/app1/"),
+        "{}",
+        app.stderr
+    );
+    expect(
+        &served.run(&[&["sf", "cluster", "start"][..], &verify].concat()),
+        7,
+    );
+    let cloudsvc = served.run(&[&["--json", "cloudsvc", "start"][..], &verify].concat());
+    expect(&cloudsvc, 7);
+    let doc: Value = serde_json::from_str(&cloudsvc.stdout).unwrap();
+    assert_eq!(doc["outcome"], "rolled_back");
+    assert_eq!(doc["health"]["state"], "error");
+    assert_eq!(doc["error"]["kind"], "unhealthy");
+    let healthy = Served::start(&[]);
+    expect(
+        &healthy.run(&[&["sf", "app", "start", "myapp~app1"][..], &verify].concat()),
+        0,
+    );
+}
+
 #[test]
 fn scenario_auth_refuses_every_credential() {
     let served = Served::start(&["--scenario", "auth"]);
