@@ -1,6 +1,9 @@
 //! Runs one command: resolves settings, bounds the run by `--timeout` and signals (Ctrl-C,
 //! SIGTERM, SIGHUP), and turns the outcome into the result document and the exit code.
 
+pub mod settings;
+pub mod tools;
+
 use std::cell::OnceCell;
 
 use tokio::time::Instant;
