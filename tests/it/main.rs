@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against local mock servers.
 
+mod action;
 mod arcgis;
 mod audit;
 mod cloudsvc;
