@@ -43,41 +43,45 @@ fn render_man(command: clap::Command, out: &mut Vec<u8>) -> std::io::Result<()> 
     man.render_synopsis_section(out)?;
     man.render_description_section(out)?;
     man.render_options_section(out)?;
-    // Every leaf and inner command, in the order of the tree, under one heading.
-    let mut stack: Vec<(String, &clap::Command)> = command
-        .get_subcommands()
-        .filter(|c| !c.is_hide_set() && c.get_name() != "help")
-        .map(|c| (format!("rollback {}", c.get_name()), c))
-        .collect();
-    stack.reverse();
+    // Every inner and leaf command, in the order of the tree, under one heading.
     let mut section = Roff::new();
     section.control("SH", ["COMMANDS"]);
-    while let Some((path, sub)) = stack.pop() {
-        section.control("SS", [path.as_str()]);
-        if let Some(about) = sub.get_long_about().or(sub.get_about()) {
-            section.text([roman(about.to_string())]);
-        }
-        for arg in sub
-            .get_arguments()
-            .filter(|a| !a.is_hide_set() && !a.is_global_set())
-        {
-            let (tag, help) = describe_arg(arg);
-            section.control("TP", []);
-            section.text([bold(tag)]);
-            section.text([roman(help)]);
-        }
-        let mut children: Vec<(String, &clap::Command)> = sub
-            .get_subcommands()
-            .filter(|c| !c.is_hide_set() && c.get_name() != "help")
-            .map(|c| (format!("{path} {}", c.get_name()), c))
-            .collect();
-        children.reverse();
-        stack.extend(children);
+    for sub in visible(&command) {
+        render_command(&mut section, "rollback", sub, &command);
     }
     section.to_writer(out)?;
     man.render_extra_section(out)?;
     man.render_version_section(out)?;
     Ok(())
+}
+
+/// The subcommands a page documents (not clap's `help`).
+fn visible(command: &clap::Command) -> impl Iterator<Item = &clap::Command> {
+    command
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+}
+
+/// `.SS "PATH NAME"`, its description, the arguments it adds to its parent's (a platform's
+/// connection options under the platform, `--watch` under `status`), then its subcommands.
+fn render_command(section: &mut Roff, path: &str, command: &clap::Command, parent: &clap::Command) {
+    let path = format!("{path} {}", command.get_name());
+    section.control("SS", [path.as_str()]);
+    if let Some(about) = command.get_long_about().or(command.get_about()) {
+        section.text([roman(about.to_string())]);
+    }
+    let inherited = |arg: &clap::Arg| parent.get_arguments().any(|p| p.get_id() == arg.get_id());
+    for arg in command.get_arguments().filter(|a| {
+        !a.is_hide_set() && !inherited(a) && !matches!(a.get_id().as_str(), "help" | "version")
+    }) {
+        let (tag, help) = describe_arg(arg);
+        section.control("TP", []);
+        section.text([bold(tag)]);
+        section.text([roman(help)]);
+    }
+    for sub in visible(command) {
+        render_command(section, &path, sub, command);
+    }
 }
 
 /// `--flag VALUE` or `NAME` of an argument, as a synopsis shows it, and its help.

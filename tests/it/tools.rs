@@ -91,6 +91,9 @@ async fn the_man_page_is_roff_with_every_command() {
     // A command's own arguments are under it; roff escapes the dashes.
     assert!(page.contains("\\-\\-domain N"), "walk's --domain");
     assert!(page.contains("\\-\\-to ID|previous"), "start's --to");
+    // A platform's connection options under the platform, once.
+    assert_eq!(page.matches("\\-\\-server\\-timeout SECONDS").count(), 1);
+    assert!(!page.contains(".SS \"rollback help\""));
 }
 
 fn text_of(path: &std::path::Path) -> &str {
