@@ -9,7 +9,7 @@
 # Inputs come as INPUT_* variables (action.yml sets them): PLATFORM (sf-app, sf-cluster,
 # cloudsvc, arcgis), TARGET (what the result's `target` names: the application, the cluster
 # endpoint, SERVICE/SLOT or SERVICE/DEPLOYMENT, the ArcGIS URL), COMMAND (start or status), ARGS
-# (more arguments, split on whitespace), BINARY (a rollback binary to use), VERSION.
+# (more arguments, split on whitespace and newlines), BINARY (a rollback binary to use), VERSION.
 set -euo pipefail
 
 fail() {
@@ -50,7 +50,8 @@ install() {
 run() {
 	local bin=${INPUT_BINARY:-rollback} command=${INPUT_COMMAND:-start} target=${INPUT_TARGET:-}
 	local -a extra=() argv=()
-	read -r -a extra <<<"${INPUT_ARGS:-}"
+	# Every line of the input (a YAML block may span several); `read -d ''` stops at the end.
+	read -r -d '' -a extra <<<"${INPUT_ARGS:-}" || true
 	case "${INPUT_PLATFORM:-}" in
 	sf-app)
 		[ -n "$target" ] || { fail "target: the application (myapp~app1 or fabric:/myapp/app1) is required"; exit 2; }

@@ -117,7 +117,8 @@ async fn a_refused_rollback_fails_the_step_with_the_reason() {
         fabric_error(403, "FABRIC_E_ACCESS_DENIED", "no admin role"),
     )
     .await;
-    let args = format!("--endpoint {}", server.uri());
+    // Arguments on several lines, as a YAML block gives them.
+    let args = format!("--endpoint\n{}\n--timeout 1m\n", server.uri());
     let (run, outputs) = step(&[
         ("PLATFORM", "sf-app"),
         ("TARGET", "myapp~app1"),
