@@ -176,7 +176,7 @@ pub fn shared(args: &GlobalArgs, given: &[&str], profile: &Profile) -> Vec<Setti
         match args.output {
             Some(format) => setting(
                 "output",
-                Some(format!("{format:?}").to_lowercase()),
+                value_name(format),
                 flag_or_env(given, "output", "--output", "ROLLBACK_OUTPUT"),
             ),
             None => setting("output", Some("text".into()), Origin::Default),
@@ -184,7 +184,7 @@ pub fn shared(args: &GlobalArgs, given: &[&str], profile: &Profile) -> Vec<Setti
     };
     let color = setting(
         "color",
-        Some(format!("{:?}", args.color).to_lowercase()),
+        value_name(args.color),
         if given.contains(&"color") {
             Origin::Flag("--color".into())
         } else {
@@ -221,41 +221,46 @@ pub fn shared(args: &GlobalArgs, given: &[&str], profile: &Profile) -> Vec<Setti
         &profile.poll_interval,
         None,
     );
-    let audit_log = if args.no_audit {
-        setting("audit_log", None, Origin::Flag("--no-audit".into()))
+    let audit_log = audit_log(args, given, profile);
+    vec![output, color, timeout, poll_interval, audit_log]
+}
+
+/// The audit trail's file: `--no-audit`, the flag or variable, the profile (or the file's top
+/// level), else the state directory's.
+fn audit_log(args: &GlobalArgs, given: &[&str], profile: &Profile) -> Setting {
+    let shown = |path: &PathBuf| Some(path.display().to_string());
+    let (value, origin) = if args.no_audit {
+        (None, Origin::Flag("--no-audit".into()))
+    } else if let Some(path) = args
+        .audit_log
+        .as_ref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        let origin = flag_or_env(given, "audit_log", "--audit-log", "ROLLBACK_AUDIT_LOG");
+        (shown(path), origin)
+    } else if let Some(path) = &profile.audit_log {
+        let origin = if profile.audit_log_at_top {
+            Origin::Profile("audit_log".into())
+        } else {
+            profile.origin("audit_log")
+        };
+        (shown(path), origin)
     } else {
-        match args
-            .audit_log
-            .as_ref()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            Some(path) => setting(
-                "audit_log",
-                Some(path.display().to_string()),
-                flag_or_env(given, "audit_log", "--audit-log", "ROLLBACK_AUDIT_LOG"),
-            ),
-            None => match &profile.audit_log {
-                Some(path) => setting(
-                    "audit_log",
-                    Some(path.display().to_string()),
-                    if profile.audit_log_at_top {
-                        Origin::Profile("audit_log".into())
-                    } else {
-                        profile.origin("audit_log")
-                    },
-                ),
-                None => match crate::audit::default_path() {
-                    Some(path) => setting(
-                        "audit_log",
-                        Some(path.display().to_string()),
-                        Origin::Default,
-                    ),
-                    None => setting("audit_log", None, Origin::Unset),
-                },
-            },
+        match crate::audit::default_path() {
+            Some(path) => (shown(&path), Origin::Default),
+            None => (None, Origin::Unset),
         }
     };
-    vec![output, color, timeout, poll_interval, audit_log]
+    Setting {
+        key: "audit_log".into(),
+        value,
+        origin,
+    }
+}
+
+/// A clap value's name as typed (`json`, `auto`).
+fn value_name(value: impl clap::ValueEnum) -> Option<String> {
+    value.to_possible_value().map(|v| v.get_name().to_string())
 }
 
 /// Every key of every platform's section (`sf.endpoint`, …): its value from the environment,

@@ -252,6 +252,9 @@ async fn config_show_tells_where_each_value_came_from() {
         ]
     );
     assert_eq!(line("arcgis.password"), ["-", "unset"]);
+    let audit = line("audit_log");
+    assert!(audit[0].ends_with("/rollback/audit.jsonl"), "{audit:?}");
+    assert_eq!(audit[1..], ["default"]);
 
     // The same as one JSON document.
     let run = run_args(&[&args[..], &["--json"]].concat(), &env).await;
@@ -322,6 +325,32 @@ async fn config_show_tells_where_each_value_came_from() {
             &json!({"key": key, "value": value, "source": source, "origin": origin}),
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_show_without_a_config_file_lists_defaults_and_the_audit_choice() {
+    let run = run_args(&["config", "show", "--no-audit", "--json"], &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc = run.json();
+    assert_eq!(doc["config_file"]["exists"], false);
+    assert_eq!(doc["config_file"]["source"], "environment");
+    assert_eq!(doc["config_file"]["origin"], "XDG_CONFIG_HOME");
+    assert_eq!(
+        doc["profile"],
+        json!({"key": "profile", "value": null, "source": "unset", "origin": null})
+    );
+    assert_eq!(
+        setting(&doc, "audit_log"),
+        &json!({"key": "audit_log", "value": null, "source": "flag", "origin": "--no-audit"})
+    );
+    assert_eq!(
+        setting(&doc, "timeout"),
+        &json!({"key": "timeout", "value": "1h", "source": "default", "origin": null})
+    );
+    assert_eq!(
+        setting(&doc, "sf.endpoint"),
+        &json!({"key": "sf.endpoint", "value": "http://localhost:19080", "source": "default", "origin": null})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
