@@ -9,7 +9,8 @@
 # Inputs come as INPUT_* variables (action.yml sets them): PLATFORM (sf-app, sf-cluster,
 # cloudsvc, arcgis), TARGET (what the result's `target` names: the application, the cluster
 # endpoint, SERVICE/SLOT or SERVICE/DEPLOYMENT, the ArcGIS URL), COMMAND (start or status), ARGS
-# (more arguments, split on whitespace and newlines), BINARY (a rollback binary to use), VERSION.
+# (more arguments, split on whitespace and newlines), BINARY (a rollback binary to use), VERSION
+# and RELEASES_URL (where releases are, default the action's repository's GitHub releases).
 set -euo pipefail
 
 fail() {
@@ -22,8 +23,7 @@ fail() {
 }
 
 install() {
-	local version=${INPUT_VERSION#v} repo=${ACTION_REPOSITORY:-} target archive dir
-	[ -n "$repo" ] || { fail "version needs the action's repository (uses: OWNER/REPO@REF)"; exit 2; }
+	local version=${INPUT_VERSION#v} target archive dir releases proto='=https'
 	case "${RUNNER_OS:-}/${RUNNER_ARCH:-}" in
 	Linux/X64) target=x86_64-unknown-linux-musl ;;
 	Linux/ARM64) target=aarch64-unknown-linux-musl ;;
@@ -32,19 +32,28 @@ install() {
 	Windows/X64) target=x86_64-pc-windows-msvc ;;
 	*) fail "no release binary for ${RUNNER_OS:-?}/${RUNNER_ARCH:-?}: build one and give it as binary"; exit 2 ;;
 	esac
+	releases=${INPUT_RELEASES_URL:-}
+	if [ -z "$releases" ]; then
+		[ -n "${ACTION_REPOSITORY:-}" ] || { fail "version needs the action's repository (uses: OWNER/REPO@REF) or releases-url"; exit 2; }
+		releases="https://github.com/$ACTION_REPOSITORY/releases/download"
+	fi
+	# Plain http only to this machine (a mirror under test); anywhere else, https.
+	case "$releases" in http://127.0.0.1:* | http://localhost:*) proto='=http' ;; esac
 	archive="rollback-v$version-$target.tar.gz"
 	dir=${RUNNER_TEMP:-/tmp}/rollback-v$version
 	mkdir -p "$dir"
-	local base="https://github.com/$repo/releases/download/v$version"
-	curl --fail --silent --show-error --location --proto '=https' -o "$dir/$archive" "$base/$archive"
-	curl --fail --silent --show-error --location --proto '=https' -o "$dir/SHA256SUMS" "$base/SHA256SUMS"
+	for file in "$archive" SHA256SUMS; do
+		curl --fail --silent --show-error --location --proto "$proto" -o "$dir/$file" "$releases/v$version/$file" ||
+			{ fail "cannot download $releases/v$version/$file"; exit 1; }
+	done
 	(
 		cd "$dir"
-		grep " $archive\$" SHA256SUMS >expected
-		if command -v sha256sum >/dev/null; then sha256sum -c expected; else shasum -a 256 -c expected; fi
+		grep " $archive\$" SHA256SUMS >expected || { fail "SHA256SUMS of v$version lists no $archive"; exit 1; }
+		if command -v sha256sum >/dev/null; then sha256sum -c expected; else shasum -a 256 -c expected; fi ||
+			{ fail "$archive does not match its SHA-256 in SHA256SUMS: not installed"; exit 1; }
 		tar -xzf "$archive"
 	)
-	echo "$dir" >>"$GITHUB_PATH"
+	echo "$dir" >>"${GITHUB_PATH:?GITHUB_PATH is not set}"
 }
 
 run() {

@@ -1,5 +1,6 @@
-//! The GitHub Action's step (`scripts/action.sh run`, which action.yml calls) run here as GitHub
-//! runs it: against a mock cluster, with its outputs read back from the `GITHUB_OUTPUT` file.
+//! The GitHub Action's steps (`scripts/action.sh`, which action.yml calls) run here as GitHub
+//! runs them: `run` against a mock cluster, its outputs read back from the `GITHUB_OUTPUT` file;
+//! `install` from a mock release mirror, checked against its SHA256SUMS.
 
 use std::collections::BTreeMap;
 
@@ -171,4 +172,105 @@ async fn a_bad_input_fails_before_running_anything() {
         "::error title=rollback::platform: one of sf-app, sf-cluster, cloudsvc, arcgis, not 'kubernetes'\n"
     );
     assert!(!outputs.contains_key("outcome"));
+}
+
+/// A release v9.9.9 for Linux x86_64 on a mock mirror: its archive (holding a `rollback` that
+/// prints its version), and SHA256SUMS as the release workflow writes it, or `sums` instead.
+async fn mirror(dir: &std::path::Path, sums: Option<&str>) -> MockServer {
+    let archive = "rollback-v9.9.9-x86_64-unknown-linux-musl.tar.gz";
+    let staged = dir.join("staged");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::write(staged.join("rollback"), "#!/bin/sh\necho rollback 9.9.9\n").unwrap();
+    let shell = |script: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", script])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        out.stdout
+    };
+    shell(&format!(
+        "chmod +x staged/rollback && tar -czf {archive} -C staged ."
+    ));
+    let real = String::from_utf8(shell(&format!("sha256sum {archive}"))).unwrap();
+    let server = MockServer::start().await;
+    for (file, body) in [
+        (
+            archive.to_string(),
+            std::fs::read(dir.join(archive)).unwrap(),
+        ),
+        (
+            "SHA256SUMS".into(),
+            sums.unwrap_or(&real).as_bytes().to_vec(),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/v9.9.9/{file}")))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+/// Runs `scripts/action.sh install` of v9.9.9 from `server`; returns the run and GITHUB_PATH.
+async fn install(server: &MockServer, temp: &std::path::Path) -> (Run, String) {
+    let github_path = temp.join("github_path");
+    std::fs::write(&github_path, "").unwrap();
+    let mut bash = std::process::Command::new("bash");
+    bash.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/action.sh"))
+        .arg("install")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("RUNNER_TEMP", temp)
+        .env("GITHUB_PATH", &github_path)
+        .env("INPUT_VERSION", "v9.9.9")
+        .env("INPUT_RELEASES_URL", server.uri())
+        .stdin(std::process::Stdio::null());
+    let run = run(bash).await;
+    (run, std::fs::read_to_string(&github_path).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn install_puts_a_checked_release_on_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = mirror(dir.path(), None).await;
+    let temp = dir.path().join("runner");
+    std::fs::create_dir(&temp).unwrap();
+    let (run, github_path) = install(&server, &temp).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let installed = temp.join("rollback-v9.9.9");
+    assert_eq!(github_path, format!("{}\n", installed.display()));
+    let version = std::process::Command::new(installed.join("rollback"))
+        .output()
+        .unwrap();
+    assert_eq!(version.stdout, b"rollback 9.9.9\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn install_refuses_an_archive_that_does_not_match_its_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = format!(
+        "{}  rollback-v9.9.9-x86_64-unknown-linux-musl.tar.gz\n",
+        "0".repeat(64)
+    );
+    let server = mirror(dir.path(), Some(&wrong)).await;
+    let temp = dir.path().join("runner");
+    std::fs::create_dir(&temp).unwrap();
+    let (run, github_path) = install(&server, &temp).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(github_path, "", "nothing put on the path");
+    assert!(
+        run.stdout.ends_with(
+            "::error title=rollback::rollback-v9.9.9-x86_64-unknown-linux-musl.tar.gz does not match its SHA-256 in SHA256SUMS: not installed\n"
+        ),
+        "{run:?}"
+    );
+    assert!(
+        !temp.join("rollback-v9.9.9/rollback").exists(),
+        "not unpacked"
+    );
 }
