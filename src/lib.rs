@@ -20,11 +20,12 @@ mod testing;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 /// The whole program: parse, run on a single-threaded runtime, exit with the outcome's code.
 pub fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command().get_matches();
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     output::install_panic_hook(config::output_format(&cli.global));
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -36,7 +37,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(cli.command.run(&cli.global));
+    let code = runtime.block_on(cli.command.run(&cli.global, &matches));
     // An abandoned prompt may still wait for a key on its own thread: do not wait for it.
     runtime.shutdown_background();
     ExitCode::from(code)

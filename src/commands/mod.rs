@@ -2,6 +2,8 @@
 //! SIGTERM, SIGHUP), and turns the outcome into the result document and the exit code.
 
 pub mod sandbox;
+pub mod settings;
+pub mod tools;
 
 use std::cell::OnceCell;
 

@@ -16,18 +16,22 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 pub use args::{ColorChoice, GlobalArgs, MAX_DURATION, OutputFormat, parse_duration};
+pub use show::{ConfigPath, Key, Setting};
 
 use crate::error::Error;
 use crate::http::{IdentityFile, IdentitySource};
 use crate::input::{self, shown};
 
 mod args;
+pub mod show;
 
-/// A platform's table in a profile (`[profiles.NAME.sf]`): its name, and a check of its keys
-/// run when the file is read, so that a typo fails whatever command runs.
+/// A platform's table in a profile (`[profiles.NAME.sf]`): its name, a check of its keys run
+/// when the file is read (so that a typo fails whatever command runs), and its keys with their
+/// variables and defaults, for `config show`.
 pub struct Section {
     pub name: &'static str,
     pub check: fn(&toml::Table) -> Result<(), String>,
+    pub keys: &'static [Key],
 }
 
 /// The check of a section whose keys are `T`'s fields.
@@ -53,6 +57,12 @@ pub struct Profile {
     /// What the user should hear about the profile (secret files others can read).
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The profile's name in the file; `None` when no profile applies.
+    #[serde(skip)]
+    pub name: Option<String>,
+    /// `audit_log` came from the top of the file, not from the profile.
+    #[serde(skip)]
+    audit_log_at_top: bool,
     timeout: Option<String>,
     poll_interval: Option<String>,
     /// Where the audit trail goes (the file's top-level `audit_log` unless set here).
@@ -292,8 +302,8 @@ pub fn select_profile(
     sections: &[Section],
 ) -> Result<Profile, Error> {
     let mut file = parse_config(text, path, sections)?;
-    let mut profile = match name {
-        Some(name) => file.profiles.remove(name).ok_or_else(|| {
+    let profile = match name {
+        Some(name) => file.profiles.remove_entry(name).ok_or_else(|| {
             let known: Vec<&String> = file.profiles.keys().collect();
             Error::Usage(format!(
                 "config file {} has no profile {} (profiles: {known:?})",
@@ -301,10 +311,16 @@ pub fn select_profile(
                 shown(name)
             ))
         })?,
-        None => file.profiles.remove("default").unwrap_or_default(),
+        None => file
+            .profiles
+            .remove_entry("default")
+            .unwrap_or_else(|| (String::new(), Profile::default())),
     };
+    let (name, mut profile) = profile;
+    profile.name = Some(name).filter(|n| !n.is_empty());
     if profile.audit_log.is_none() {
         profile.audit_log = file.audit_log.take();
+        profile.audit_log_at_top = profile.audit_log.is_some();
     }
     profile.warnings = exposed_secret_files(&profile);
     Ok(profile)
@@ -337,7 +353,7 @@ fn readable_by_others(_: &Path) -> bool {
 
 fn parse_config(text: &str, path: &Path, sections: &[Section]) -> Result<ConfigFile, Error> {
     let bad = |why: String| Error::Usage(format!("config file {}: {why}", path.display()));
-    let table: toml::Table = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| bad(with_line(&e, text)))?;
     if let Some(key) = find_secret_key(&table, "") {
         return Err(bad(format!(
             "{key}: secrets are not read from the config file; name an environment variable (token_env, cert_password_env) or a file (token_file)"
@@ -348,6 +364,27 @@ fn parse_config(text: &str, path: &Path, sections: &[Section]) -> Result<ConfigF
         profile.check(sections).map_err(bad)?;
     }
     Ok(file)
+}
+
+/// A TOML error's message with the line and column it points at.
+fn with_line(error: &toml::de::Error, text: &str) -> String {
+    let message = error.message().trim_end();
+    match error.span() {
+        Some(span) => {
+            // Byte offsets: `get` rather than risk slicing inside a character.
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_string(),
+    }
 }
 
 fn find_secret_key(table: &toml::Table, prefix: &str) -> Option<String> {

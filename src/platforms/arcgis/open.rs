@@ -24,6 +24,7 @@ impl Platform for Arcgis {
     const SECTION: Section = Section {
         name: "arcgis",
         check: config::check::<ArcgisProfile>,
+        keys: profile::KEYS,
     };
     type Args = ArcgisArgs;
     type Target = ArcgisTarget;

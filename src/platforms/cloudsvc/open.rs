@@ -17,6 +17,7 @@ impl Platform for Cloudsvc {
     const SECTION: Section = Section {
         name: "cloudsvc",
         check: config::check::<CloudsvcProfile>,
+        keys: profile::KEYS,
     };
     type Args = CloudsvcArgs;
     type Target = CloudsvcTarget;

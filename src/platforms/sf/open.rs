@@ -20,6 +20,7 @@ impl Platform for Sf {
     const SECTION: Section = Section {
         name: "sf",
         check: config::check::<SfProfile>,
+        keys: profile::KEYS,
     };
     type Args = SfArgs;
     type Target = SfTarget;
