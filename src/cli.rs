@@ -5,7 +5,8 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::commands;
+use crate::commands::sandbox::SandboxArgs;
+use crate::commands::{self, settings::ConfigAction, tools};
 use crate::config::{GlobalArgs, Invocation, Section};
 use crate::platforms::Platform;
 use crate::platforms::arcgis::{Arcgis, args::ArcgisArgs};
@@ -28,7 +29,7 @@ use crate::platforms::sf::{Sf, args::SfArgs};
 #[command(
     after_help = "Exit codes: 0 done, 1 rollback failed or platform error, 2 usage or configuration error, \
 3 nothing to roll back, 4 authentication refused, 5 timed out waiting (the rollback continues), \
-6 platform unreachable, 129 SIGHUP, 130 interrupted (Ctrl-C), 143 SIGTERM (the platform operation \
+6 platform unreachable, 7 rolled back but not healthy (--verify), 129 SIGHUP, 130 interrupted (Ctrl-C), 143 SIGTERM (the platform operation \
 keeps running after a signal)."
 )]
 pub struct Cli {
@@ -38,7 +39,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// One variant a platform; `run` and [`SECTIONS`] below take one line each too.
+/// One variant a platform; `run` and [`SECTIONS`] below take one line each too. The tools
+/// after them need no target: no config (but `config`), no network.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Service Fabric: cluster and application upgrades.
@@ -47,17 +49,71 @@ pub enum Command {
     Cloudsvc(CloudsvcArgs),
     /// ArcGIS Enterprise on Kubernetes: patches.
     Arcgis(ArcgisArgs),
+    /// Serve every platform, simulated, on a loopback port until interrupted, and print a
+    /// profile that points at it.
+    Sandbox(SandboxArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+    /// Print the JSON Schema of the result document (`--json`).
+    Schema,
+    /// Show the settings a command would use, or the config file it would read.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
 }
 
 impl Command {
-    /// Runs the command and returns the process exit code.
-    pub async fn run(&self, global: &GlobalArgs) -> u8 {
+    /// Runs the command and returns the process exit code. `matches` tells which options were
+    /// given on the command line (rather than by the environment), for `config show`.
+    pub async fn run(&self, global: &GlobalArgs, matches: &ArgMatches) -> u8 {
         match self {
             Self::Sf(args) => commands::run::<Sf>(global, args, SECTIONS).await,
             Self::Cloudsvc(args) => commands::run::<Cloudsvc>(global, args, SECTIONS).await,
             Self::Arcgis(args) => commands::run::<Arcgis>(global, args, SECTIONS).await,
+            Self::Sandbox(args) => commands::sandbox::serve(args).await,
+            Self::Completions { shell } => tools::completions(*shell, Cli::command()),
+            Self::Man => tools::man(Cli::command()),
+            Self::Schema => tools::schema(),
+            Self::Config { action } => {
+                commands::settings::run(action, global, &given(matches), SECTIONS)
+            }
         }
     }
+}
+
+/// The ids of the global options given on the command line, wherever they stand on it (clap
+/// keeps a global option's value at every level, its source only where it was typed).
+fn given(matches: &ArgMatches) -> Vec<&'static str> {
+    const GLOBAL: &[&str] = &[
+        "output",
+        "json",
+        "profile",
+        "config",
+        "color",
+        "timeout",
+        "poll_interval",
+        "audit_log",
+        "no_audit",
+    ];
+    let mut levels = vec![matches];
+    while let Some((_, sub)) = levels.last().and_then(|m| m.subcommand()) {
+        levels.push(sub);
+    }
+    GLOBAL
+        .iter()
+        .copied()
+        .filter(|id| {
+            levels
+                .iter()
+                .any(|m| m.value_source(id) == Some(ValueSource::CommandLine))
+        })
+        .collect()
 }
 
 /// Every platform's table of a profile, checked whenever the config file is read.
@@ -75,7 +131,7 @@ const SENDING_ONLY: &[(&str, &str)] = &[
 const READ_ONLY: &[&str] = &["status", "targets"];
 
 /// Parses the command line (exits 2 with clap's message on a usage error).
-pub fn parse() -> Cli {
+pub fn parse() -> (Cli, ArgMatches) {
     let mut command = command();
     let matches = command.clone().get_matches();
     match check(&matches).and_then(|()| Cli::from_arg_matches(&matches)) {
@@ -85,7 +141,7 @@ pub fn parse() -> Cli {
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
             cli.global.invocation = invocation(&command, &argv);
-            cli
+            (cli, matches)
         }
         Err(e) => e.format(&mut command).exit(),
     }
@@ -273,5 +329,35 @@ mod tests {
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
         command().debug_assert();
+    }
+
+    /// `config show` lists exactly the keys a section accepts (its secrets come from `*_env`
+    /// and `*_file` keys, which are listed too). The accepted keys are read from the check's
+    /// own refusal of an unknown one.
+    #[test]
+    fn every_section_declares_exactly_its_keys() {
+        for section in SECTIONS {
+            let mut unknown = toml::Table::new();
+            unknown.insert("__unknown__".into(), toml::Value::Integer(1));
+            let refusal = (section.check)(&unknown).unwrap_err();
+            let (_, accepted) = refusal.split_once("expected one of ").unwrap();
+            let mut accepted: Vec<&str> =
+                accepted.split(", ").map(|k| k.trim_matches('`')).collect();
+            let mut declared: Vec<&str> = section
+                .keys
+                .iter()
+                .filter(|k| !k.secret)
+                .map(|k| k.name)
+                .collect();
+            accepted.sort_unstable();
+            declared.sort_unstable();
+            assert_eq!(declared, accepted, "{}", section.name);
+            for secret in section.keys.iter().filter(|k| k.secret) {
+                for alternative in ["env", "file"] {
+                    let key = format!("{}_{alternative}", secret.name);
+                    assert!(accepted.contains(&key.as_str()), "{}.{key}", section.name);
+                }
+            }
+        }
     }
 }

@@ -26,6 +26,9 @@ pub enum Error {
     /// The rollback ran and the platform reported that it failed.
     #[error("{0}")]
     RollbackFailed(Problem),
+    /// Rolled back, but `--verify` found the target unhealthy (or not healthy in time).
+    #[error("{0}")]
+    Unhealthy(Problem),
     /// The platform answered with an error that has no code of its own.
     #[error("{0}")]
     Platform(Problem),
@@ -131,6 +134,7 @@ impl Error {
             Self::Auth(_) => 4,
             Self::TimedOut(_) => 5,
             Self::Unreachable(_) => 6,
+            Self::Unhealthy(_) => 7,
             Self::RollbackFailed(_)
             | Self::Platform(_)
             | Self::Unexpected(_)
@@ -153,6 +157,7 @@ impl Error {
             Self::TimedOut(_) => "timed_out",
             Self::Unreachable(_) => "unreachable",
             Self::RollbackFailed(_) => "rollback_failed",
+            Self::Unhealthy(_) => "unhealthy",
             Self::Platform(_) => "platform",
             Self::Unexpected(_) => "unexpected_answer",
             Self::Unconfirmed(_) => "unconfirmed",
@@ -170,6 +175,7 @@ impl Error {
             | Self::TimedOut(p)
             | Self::Unreachable(p)
             | Self::RollbackFailed(p)
+            | Self::Unhealthy(p)
             | Self::Platform(p)
             | Self::Unexpected(p)
             | Self::Unconfirmed(p)
@@ -242,6 +248,7 @@ mod tests {
         assert_eq!(Error::RollbackFailed(p()).exit_code(), 1);
         assert_eq!(Error::Platform(p()).exit_code(), 1);
         assert_eq!(Error::Unexpected(p()).exit_code(), 1);
+        assert_eq!(Error::Unhealthy(p()).exit_code(), 7);
         assert_eq!(Error::Unconfirmed(p()).exit_code(), 1);
         assert_eq!(Error::Interrupted(p()).exit_code(), 130);
         assert_eq!(Error::Signal(Signal::Interrupt, p()).exit_code(), 130);

@@ -13,6 +13,7 @@ mod output;
 mod platforms;
 mod redact;
 mod report;
+mod sandbox;
 mod secret;
 #[cfg(test)]
 mod testing;
@@ -21,7 +22,7 @@ use std::process::ExitCode;
 
 /// The whole program: parse, run on a single-threaded runtime, exit with the outcome's code.
 pub fn main() -> ExitCode {
-    let cli = cli::parse();
+    let (cli, matches) = cli::parse();
     output::install_panic_hook(config::output_format(&cli.global));
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -33,7 +34,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(cli.command.run(&cli.global));
+    let code = runtime.block_on(cli.command.run(&cli.global, &matches));
     // An abandoned prompt may still wait for a key on its own thread: do not wait for it.
     runtime.shutdown_background();
     ExitCode::from(code)

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorDoc};
 use crate::http::RequestRecord;
-use crate::platforms::{Phase, Snapshot};
+use crate::platforms::{Health, HealthState, Phase, Snapshot};
 
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,6 +47,8 @@ pub struct Report {
     /// What to do next when the run leaves the user stuck: one line, often a command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// `--verify`'s verdict: the last health read; `null` without `--verify`.
+    pub health: Option<HealthDoc>,
     pub detail: serde_json::Value,
     /// The command that moves the platform on, from the latest reading ([`Snapshot::next_command`]).
     #[serde(skip)]
@@ -67,6 +69,25 @@ pub struct Report {
     pub step: Option<&'static str>,
     #[serde(skip)]
     started: Instant,
+}
+
+/// The result's `health`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthDoc {
+    pub state: HealthState,
+    pub checked_at: String,
+    /// What is unhealthy, the first entity first; or why the state is unknown.
+    pub details: Vec<String>,
+}
+
+impl HealthDoc {
+    pub fn new(health: &Health) -> Self {
+        Self {
+            state: health.state,
+            checked_at: now_rfc3339(),
+            details: health.details.clone(),
+        }
+    }
 }
 
 /// Whether a rollback is running because of (or seen by) this run.
@@ -107,6 +128,7 @@ impl Report {
             requests: Requests::default(),
             error: None,
             next: None,
+            health: None,
             detail: serde_json::Value::Null,
             next_command: None,
             sent: Sent::Nothing,
@@ -125,6 +147,13 @@ impl Report {
                 Error::NothingToRollBack(_) => Outcome::NothingToRollBack,
                 Error::RollbackFailed(_) => Outcome::Failed,
                 Error::TimedOut(_) => Outcome::TimedOut,
+                // The rollback completed: what went wrong after it does not undo that.
+                Error::Unhealthy(_) => Outcome::RolledBack,
+                Error::Interrupted(_) | Error::Signal(..)
+                    if self.outcome == Outcome::RolledBack =>
+                {
+                    Outcome::RolledBack
+                }
                 Error::Interrupted(_) | Error::Signal(..) if self.sent == Sent::Running => {
                     Outcome::InProgress
                 }

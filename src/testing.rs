@@ -25,7 +25,7 @@ pub fn client(base: &reqwest::Url) -> HttpClient {
             insecure: true,
             ..TlsOptions::default()
         },
-        token: None,
+        token: crate::http::TokenSource::None,
         token_placement: TokenPlacement::AUTHORIZATION,
         redirect_domains: &[],
         request_timeout: std::time::Duration::from_secs(1),

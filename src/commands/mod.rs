@@ -1,6 +1,10 @@
 //! Runs one command: resolves settings, bounds the run by `--timeout` and signals (Ctrl-C,
 //! SIGTERM, SIGHUP), and turns the outcome into the result document and the exit code.
 
+pub mod sandbox;
+pub mod settings;
+pub mod tools;
+
 use std::cell::OnceCell;
 
 use tokio::time::Instant;
@@ -11,7 +15,7 @@ use crate::engine::wait::{self, Stop};
 use crate::engine::{self, Ctx};
 use crate::error::{Error, Problem};
 use crate::output::Printer;
-use crate::platforms::{Describe, Phase, Platform};
+use crate::platforms::{Action, Describe, Phase, Platform};
 use crate::report::{Report, Sent};
 
 /// Runs a command of platform `P` and returns the process exit code.
@@ -128,7 +132,15 @@ async fn execute<P: Platform>(
     report: &mut Report,
     audit: &OnceCell<Audit>,
 ) -> Result<(), Error> {
-    let profile = config::load_profile(global_args, sections)?;
+    // Under --sandbox the sandbox's own profile replaces the config file's; the sandbox lives
+    // until the run ends.
+    let (_sandbox, profile) = if global_args.sandbox {
+        let (sandbox, profile) =
+            sandbox::embedded(global_args, P::connection_given(args), sections).await?;
+        (Some(sandbox), profile)
+    } else {
+        (None, config::load_profile(global_args, sections)?)
+    };
     tracing::info!("settings: {}", profile.origin);
     for warning in &profile.warnings {
         printer.warn(warning);
@@ -154,11 +166,34 @@ async fn execute<P: Platform>(
             printer.caution(warning);
         }
         let mut target = opened.target;
-        engine::run(&mut target, opened.action, &ctx, report).await
+        engine::run(&mut target, opened.action, &ctx, report).await?;
+        Ok((target, opened.action))
     };
-    match wait::bounded(deadline, work).await {
-        Ok(result) => result,
-        Err(stop) => Err(stopped(stop, report, &global)),
+    let (mut target, action) = match wait::bounded(deadline, work).await {
+        Ok(result) => result?,
+        Err(stop) => return Err(stopped(stop, report, &global)),
+    };
+    // `--verify`, once a rollback completed (its own bound: `--timeout` was for the rollback).
+    let waited = matches!(action, Action::Start | Action::Status { watch: true });
+    match global.verify {
+        Some(verify) if waited && report.phase == Phase::RolledBack && !global.dry_run => {
+            let deadline = Instant::now() + verify.timeout;
+            let health = engine::verify::verify(&mut target, &ctx, report, verify.strict);
+            match wait::bounded(deadline, health).await {
+                Ok(result) => result,
+                Err(Stop::TimedOut) => {
+                    Err(engine::verify::not_healthy_in_time(report, verify.timeout))
+                }
+                Err(Stop::Signal(signal)) => Err(Error::Signal(
+                    signal,
+                    Problem::new(format!(
+                        "{}; the rollback completed, its health was not verified",
+                        signal.describe()
+                    )),
+                )),
+            }
+        }
+        _ => Ok(()),
     }
 }
 

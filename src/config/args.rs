@@ -70,6 +70,15 @@ pub struct GlobalArgs {
     /// Time between status reads [default: per platform].
     #[arg(long, global = true, env = "ROLLBACK_POLL_INTERVAL", value_parser = parse_duration, value_name = "DURATION")]
     pub poll_interval: Option<Duration>,
+    /// After the rollback, wait until the target is healthy (exit 7 if it is not).
+    #[arg(long, global = true)]
+    pub verify: bool,
+    /// Bound on the health wait of --verify [default: 10m].
+    #[arg(long, global = true, env = "ROLLBACK_VERIFY_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
+    pub verify_timeout: Option<Duration>,
+    /// With --verify: Warning counts as unhealthy too.
+    #[arg(long, global = true)]
+    pub verify_strict: bool,
     /// Exit 0 instead of 3 when there is nothing to roll back.
     #[arg(long, global = true)]
     pub if_upgrading: bool,
@@ -82,6 +91,20 @@ pub struct GlobalArgs {
     /// The command line as typed, for `next:` hints (filled by `cli::parse`).
     #[arg(skip)]
     pub invocation: super::Invocation,
+    /// Run against a sandbox started inside this process: every platform simulated on a
+    /// loopback port, each target mid-upgrade. Connection options are refused with it.
+    // `ROLLBACK_SANDBOX=1` (or true, yes, on) turns it on; 0, false, no, off and empty do not.
+    #[arg(long, global = true, env = "ROLLBACK_SANDBOX", value_parser = clap::builder::FalseyValueParser::new())]
+    pub sandbox: bool,
+    /// With --sandbox: the outcome the sandbox rehearses.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ROLLBACK_SANDBOX_SCENARIO",
+        value_name = "SCENARIO"
+    )]
+    pub sandbox_scenario: Option<crate::sandbox::Scenario>,
 }
 
 /// The longest `--timeout` or `--poll-interval`: 30 days. Longer values are refused rather

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 pub use args::{
     ColorChoice, GlobalArgs, MAX_DURATION, OutputFormat, parse_duration, show_duration,
 };
+pub use show::{ConfigPath, Key, Setting};
 
 use crate::error::Error;
 use crate::http::{IdentityFile, IdentitySource};
@@ -26,12 +27,15 @@ use crate::input::{self, shown};
 mod args;
 mod invocation;
 pub use invocation::Invocation;
+pub mod show;
 
-/// A platform's table in a profile (`[profiles.NAME.sf]`): its name, and a check of its keys
-/// run when the file is read, so that a typo fails whatever command runs.
+/// A platform's table in a profile (`[profiles.NAME.sf]`): its name, a check of its keys run
+/// when the file is read (so that a typo fails whatever command runs), and its keys with their
+/// variables and defaults, for `config show`.
 pub struct Section {
     pub name: &'static str,
     pub check: fn(&toml::Table) -> Result<(), String>,
+    pub keys: &'static [Key],
 }
 
 /// The check of a section whose keys are `T`'s fields.
@@ -60,6 +64,12 @@ pub struct Profile {
     /// Which config file and profile were used, for `-v`.
     #[serde(skip)]
     pub origin: String,
+    /// The profile's name in the file; `None` when no profile applies.
+    #[serde(skip)]
+    pub name: Option<String>,
+    /// `audit_log` came from the top of the file, not from the profile.
+    #[serde(skip)]
+    audit_log_at_top: bool,
     timeout: Option<String>,
     poll_interval: Option<String>,
     /// Where the audit trail goes (the file's top-level `audit_log` unless set here).
@@ -133,9 +143,20 @@ pub struct Global {
     pub interactive: bool,
     /// The audit trail's file; `None` with `--no-audit` or when no place is known.
     pub audit_log: Option<PathBuf>,
+    /// `--verify`: the health wait after a completed rollback.
+    pub verify: Option<Verify>,
+}
+
+/// How `--verify` judges and how long it waits.
+#[derive(Debug, Clone, Copy)]
+pub struct Verify {
+    pub timeout: Duration,
+    /// Warning is unhealthy too (`--verify-strict`).
+    pub strict: bool,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+pub const DEFAULT_VERIFY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The output format, known before anything else is resolved (errors need it too).
 pub fn output_format(args: &GlobalArgs) -> OutputFormat {
@@ -200,7 +221,9 @@ pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Resu
         && !stdin_is_data
         && std::io::stdin().is_terminal()
         && crate::input::terminal().is_some();
-    let audit_log = if args.no_audit {
+    // A sandbox's rollbacks are no one's history, and must not make a later `start` on a
+    // real target of the same name think it just sent one.
+    let audit_log = if args.no_audit || args.sandbox {
         None
     } else {
         args.audit_log
@@ -209,6 +232,27 @@ pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Resu
             .or_else(|| profile.audit_log.clone())
             .or_else(crate::audit::default_path)
     };
+    let verify = match (
+        args.verify,
+        args.verify_strict || args.verify_timeout.is_some(),
+    ) {
+        (false, false) => None,
+        (false, true) => {
+            return Err(Error::Usage(
+                "--verify-strict and --verify-timeout need --verify".into(),
+            ));
+        }
+        (true, _) if args.no_wait => {
+            return Err(Error::Usage(
+                "--verify waits for health after the rollback, --no-wait does not wait: choose one"
+                    .into(),
+            ));
+        }
+        (true, _) => Some(Verify {
+            timeout: args.verify_timeout.unwrap_or(DEFAULT_VERIFY_TIMEOUT),
+            strict: args.verify_strict,
+        }),
+    };
     Ok(Global {
         dry_run: args.dry_run,
         no_wait: args.no_wait,
@@ -216,6 +260,7 @@ pub fn global(args: &GlobalArgs, profile: &Profile, stdin_is_data: bool) -> Resu
         poll_interval,
         interactive,
         audit_log,
+        verify,
     })
 }
 
@@ -265,14 +310,19 @@ pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, 
             )));
         }
     };
-    let mut file = parse_config(&text, &path, sections)?;
-    let name = match &args.profile {
-        Some(name) => format!("profile {}", shown(name)),
-        None if file.profiles.contains_key("default") => "profile default".into(),
-        None => "no profile (none asked for, no [profiles.default])".into(),
-    };
-    let mut profile = match &args.profile {
-        Some(name) => file.profiles.remove(name).ok_or_else(|| {
+    select_profile(&text, &path, args.profile.as_deref(), sections)
+}
+
+/// The profile `name` (else `default`, else none) of the config file `text` read from `path`.
+pub fn select_profile(
+    text: &str,
+    path: &Path,
+    name: Option<&str>,
+    sections: &[Section],
+) -> Result<Profile, Error> {
+    let mut file = parse_config(text, path, sections)?;
+    let profile = match name {
+        Some(name) => file.profiles.remove_entry(name).ok_or_else(|| {
             let known: Vec<&String> = file.profiles.keys().collect();
             Error::Usage(format!(
                 "config file {} has no profile {} (profiles: {known:?})",
@@ -280,13 +330,23 @@ pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, 
                 shown(name)
             ))
         })?,
-        None => file.profiles.remove("default").unwrap_or_default(),
+        None => file
+            .profiles
+            .remove_entry("default")
+            .unwrap_or_else(|| (String::new(), Profile::default())),
     };
+    let (name, mut profile) = profile;
+    profile.name = Some(name).filter(|n| !n.is_empty());
     if profile.audit_log.is_none() {
         profile.audit_log = file.audit_log.take();
+        profile.audit_log_at_top = profile.audit_log.is_some();
     }
     profile.warnings = exposed_secret_files(&profile);
-    profile.origin = format!("config file {}, {name}", path.display());
+    let label = match &profile.name {
+        Some(name) => format!("profile {}", shown(name)),
+        None => "no profile (none asked for, no [profiles.default])".into(),
+    };
+    profile.origin = format!("config file {}, {label}", path.display());
     Ok(profile)
 }
 

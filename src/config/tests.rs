@@ -11,7 +11,56 @@ struct Lab {
 const LAB: &[Section] = &[Section {
     name: "sf",
     check: check::<Lab>,
+    keys: &[
+        Key::plain("endpoint", &[], Some("http://localhost:19080")),
+        Key::plain("server_timeout", &[], None),
+    ],
 }];
+
+#[test]
+fn a_toml_error_names_its_line_and_column() {
+    let path = Path::new("c.toml");
+    let err = parse_config(
+        "[profiles.p]\ntimeout = \"1m\"\npoll_interval = \n",
+        path,
+        LAB,
+    )
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(
+        err.to_string()
+            .starts_with("config file c.toml: line 3, column 17: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn profile_keys_show_their_value_and_origin() {
+    let file = parse_config(
+        "[profiles.p]\ntimeout = \"2m\"\n[profiles.p.sf]\nserver_timeout = 30\n",
+        Path::new("c.toml"),
+        LAB,
+    )
+    .unwrap();
+    let mut profile = file.profiles.into_iter().next().unwrap().1;
+    profile.name = Some("p".into());
+    let shown = show::platform_keys(&profile, LAB);
+    assert_eq!(
+        shown,
+        [
+            Setting {
+                key: "sf.endpoint".into(),
+                value: Some("http://localhost:19080".into()),
+                origin: show::Origin::Default,
+            },
+            Setting {
+                key: "sf.server_timeout".into(),
+                value: Some("30".into()),
+                origin: show::Origin::Profile("profiles.p.sf.server_timeout".into()),
+            },
+        ]
+    );
+}
 
 #[test]
 fn config_refuses_inline_secrets_and_unknown_keys() {

@@ -3,6 +3,7 @@
 use std::time::SystemTime;
 
 mod send;
+pub mod verify;
 pub mod wait;
 
 use crate::audit::{Audit, Delivered, Kind};

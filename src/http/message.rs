@@ -32,7 +32,7 @@ pub struct ClientOptions {
     /// The configured endpoint: credentials go to its origin only.
     pub base: Url,
     pub tls: TlsOptions,
-    pub token: Option<Secret>,
+    pub token: super::TokenSource,
     pub token_placement: TokenPlacement,
     /// Besides the endpoint's own origin, https hosts under these domains (the domain itself or
     /// a subdomain, lower case) that a 307/308 may lead to, taking the request's credentials

@@ -19,7 +19,7 @@ mod token;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, Url};
 use tracing::{debug, info};
@@ -35,7 +35,8 @@ use proxy::{Proxies, Route};
 pub use redirect::{is_loopback, refuse_plain_http};
 pub use retry::{SEND_RETRY_STATUSES, backoff};
 pub use tls::{IdentityFile, IdentitySource, TlsOptions};
-use token::TokenCache;
+use token::Tokens;
+pub use token::{FetchToken, Fetched, TokenSource};
 
 /// The most we read of one answer: status documents are kilobytes.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -53,7 +54,7 @@ struct Header {
 pub struct HttpClient {
     client: reqwest::Client,
     base: Url,
-    token: Mutex<TokenCache>,
+    tokens: Tokens,
     token_placement: TokenPlacement,
     redirect_domains: &'static [&'static str],
     request_timeout: Duration,
@@ -69,7 +70,7 @@ impl HttpClient {
     }
 
     fn with_proxies(options: ClientOptions, proxies: Proxies) -> Result<Self, Error> {
-        if options.token.is_some() {
+        if matches!(options.token, TokenSource::Given(_)) {
             refuse_plain_http(&options.base)?;
         }
         // A proxy variable that applies to the endpoint but is no proxy URL: exit 2 now.
@@ -105,7 +106,7 @@ impl HttpClient {
         Ok(Self {
             client,
             base: options.base,
-            token: Mutex::new(TokenCache::fixed(options.token)),
+            tokens: Tokens::new(options.token),
             token_placement: options.token_placement,
             redirect_domains: options.redirect_domains,
             request_timeout: options.request_timeout,
@@ -114,23 +115,8 @@ impl HttpClient {
         })
     }
 
-    /// Replaces the bearer token (a new one was generated).
-    pub fn set_token(&self, token: Secret, expires_at: SystemTime) {
-        self.tokens().store(token, expires_at);
-    }
-
-    /// Whether a token must be generated before the next request (none yet, or the one held
-    /// expires soon).
-    pub fn token_due(&self) -> bool {
-        self.tokens().due(SystemTime::now())
-    }
-
-    fn tokens(&self) -> std::sync::MutexGuard<'_, TokenCache> {
-        self.token.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn token_for(&self, url: &Url) -> Option<Secret> {
-        let token = self.tokens().current()?;
+        let token = self.tokens.current()?;
         // Never in clear to another machine, whatever the origin.
         (self.may_reach(url) && refuse_plain_http(url).is_ok()).then_some(token)
     }
@@ -233,6 +219,7 @@ impl HttpClient {
     /// Error statuses that survive the retries come back as a [`Response`] for the platform
     /// to interpret.
     pub async fn read(&self, request: &Request) -> Result<Response, Error> {
+        self.token_before(request).await?;
         let mut attempt = 0;
         loop {
             let (outcome, delay) = match self.attempt(request).await {
@@ -271,6 +258,13 @@ impl HttpClient {
     /// A mutating request, sent exactly once: whether and when to send it again is the
     /// caller's decision, after it has checked the precondition again (`engine::send`).
     pub async fn send_once(&self, request: &Request) -> Delivery {
+        // Without the token it needs, nothing is sent.
+        if let Err(error) = self.token_before(request).await {
+            return Delivery::NotSent {
+                error,
+                retry: false,
+            };
+        }
         match self.attempt(request).await {
             Ok(response) => Delivery::Answered(response),
             Err(Failure::NotSent(error)) => Delivery::NotSent { error, retry: true },

@@ -39,7 +39,7 @@ fn client(base: &str, domains: &'static [&'static str], tls: TlsOptions) -> Http
     HttpClient::new(ClientOptions {
         base: Url::parse(base).unwrap(),
         tls,
-        token: Some(Secret::new("tok")),
+        token: TokenSource::Given(Secret::new("tok")),
         token_placement: TokenPlacement::AUTHORIZATION,
         redirect_domains: domains,
         request_timeout: Duration::from_secs(5),
@@ -351,7 +351,7 @@ async fn a_secret_field_never_rides_plain_http() {
         ClientOptions {
             base: Url::parse("http://sf.invalid:19080/").unwrap(),
             tls: TlsOptions::default(),
-            token: None,
+            token: TokenSource::None,
             token_placement: TokenPlacement::AUTHORIZATION,
             redirect_domains: &[],
             request_timeout: Duration::from_secs(5),
@@ -390,7 +390,7 @@ fn a_bad_proxy_for_the_endpoint_is_a_usage_error() {
         ClientOptions {
             base: Url::parse("https://sf.invalid/").unwrap(),
             tls: TlsOptions::default(),
-            token: None,
+            token: TokenSource::None,
             token_placement: TokenPlacement::AUTHORIZATION,
             redirect_domains: &[],
             request_timeout: Duration::from_secs(5),

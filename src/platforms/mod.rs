@@ -80,6 +80,39 @@ pub struct Snapshot {
     pub events: Vec<String>,
 }
 
+/// A health verdict's state: the result's `health.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    Ok,
+    Warning,
+    Error,
+    Unknown,
+}
+
+/// One reading of a target's health, after its rollback.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub state: HealthState,
+    /// A later read may say otherwise (an entity not yet in the health store, a role instance
+    /// still starting): a wait for health goes on. `false` with `Unknown`: the platform offers
+    /// no health signal for this target, which is said, not failed.
+    pub settling: bool,
+    /// What is unhealthy, the first entity first, one line each; or why the state is unknown.
+    pub details: Vec<String>,
+}
+
+impl Health {
+    /// Healthy: `Ok`, or `Warning` unless `strict` (Service Fabric's own default policy).
+    pub fn is_healthy(&self, strict: bool) -> bool {
+        match self.state {
+            HealthState::Ok => true,
+            HealthState::Warning => !strict,
+            HealthState::Error | HealthState::Unknown => false,
+        }
+    }
+}
+
 /// A request a wait must send to make progress, with the words to ask and tell about it.
 #[derive(Debug, Clone)]
 pub struct NextStep {
@@ -172,6 +205,9 @@ pub trait Platform {
     fn describe(args: &Self::Args) -> Describe;
     /// Whether a secret is read from stdin (then stdin is no terminal to ask on).
     fn reads_stdin(args: &Self::Args) -> bool;
+    /// The first connection setting given (option, its variable, or a credential variable):
+    /// `--sandbox` brings its own and refuses others.
+    fn connection_given(args: &Self::Args) -> Option<&'static str>;
     /// Resolves the settings (flags, environment, profile), builds the client and the target.
     /// `label` is the result's `target`: set as soon as it is known (checked id, endpoint).
     async fn open(
@@ -180,6 +216,23 @@ pub trait Platform {
         global: &Global,
         label: &mut String,
     ) -> Result<Opened<Self::Target>, Error>;
+}
+
+/// The first of `options` that is set, else the first of the `variables` set (non-empty).
+pub fn first_given(
+    options: &[(bool, &'static str)],
+    variables: &[&'static str],
+) -> Option<&'static str> {
+    options
+        .iter()
+        .find(|(set, _)| *set)
+        .map(|(_, name)| *name)
+        .or_else(|| {
+            variables
+                .iter()
+                .copied()
+                .find(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()))
+        })
 }
 
 /// The HTTP client of a platform; `--insecure` is said out loud.
@@ -227,6 +280,8 @@ pub trait Rollback {
     async fn prepare(&mut self, _snapshot: &Snapshot) -> Result<(), Error> {
         Ok(())
     }
+    /// The target's health once its rollback completed (`--verify`).
+    async fn health(&mut self) -> Result<Health, Error>;
     /// After a completed rollback: the version now in place, if it can be read.
     async fn settled_version(&mut self) -> Option<String> {
         None

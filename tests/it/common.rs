@@ -177,6 +177,18 @@ pub fn doc_differences(doc: &Value, expected: &Value) -> Vec<String> {
             doc.get("elapsed_ms")
         ));
     }
+    // `health.checked_at` is a clock field too: checked for its form, then compared as `TIME`.
+    let mut doc = doc.clone();
+    if let Some(at) = doc.get_mut("health").and_then(|h| h.get_mut("checked_at")) {
+        if at
+            .as_str()
+            .is_some_and(|v| humantime::parse_rfc3339(v).is_ok())
+        {
+            *at = Value::from("TIME");
+        } else {
+            differences.push(format!("health.checked_at: {at} is not an RFC 3339 time"));
+        }
+    }
     for key in doc.keys().filter(|k| !CLOCK.contains(&k.as_str())) {
         if !expected.contains_key(key) {
             differences.push(format!("{key}: not expected, got {}", doc[key]));

@@ -94,6 +94,7 @@ fn assert_crash_doc(doc: &Value, uri: &str) {
                 "body": null,
             }],
             "error": {"kind": "internal", "message": message, "http_status": null, "platform_code": null},
+            "health": null,
             "detail": app("RollingBackInProgress"),
         }),
     );

@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against local mock servers.
 
+mod action;
 mod arcgis;
 mod audit;
 mod cloudsvc;
@@ -15,10 +16,14 @@ mod network;
 mod once;
 mod prism;
 mod raw;
+mod sandbox;
 mod scenario;
+mod schema;
 mod secrets;
 mod sf;
 mod signals;
 mod terminal;
 mod tls;
+mod tools;
+mod verify;
 mod waiting;

@@ -482,6 +482,20 @@ async fn every_sf_command_conforms_to_the_spec_through_a_validating_proxy() {
             exit: 0,
         },
         Scenario {
+            name: "app start --verify",
+            gets: vec![(AP, app_seq())],
+            posts: vec![("/Applications/myapp~app1/$/RollbackUpgrade", 200)],
+            argv: vec!["app", "start", "myapp~app1", "--verify"],
+            exit: 0,
+        },
+        Scenario {
+            name: "cluster status --watch --verify",
+            gets: vec![(CP, cluster_seq()[1..].to_vec())],
+            posts: vec![],
+            argv: vec!["cluster", "status", "--watch", "--verify"],
+            exit: 0,
+        },
+        Scenario {
             name: "app start, nothing to roll back",
             gets: vec![(AP, vec![app("RollingForwardCompleted", 3)])],
             posts: vec![],
@@ -512,6 +526,29 @@ async fn every_sf_command_conforms_to_the_spec_through_a_validating_proxy() {
             )
             .mount(&upstream)
             .await;
+        // Health: Error (an entity the health store has not caught up with), then Ok.
+        let unhealthy = json!({
+            "AggregatedHealthState": "Error",
+            "UnhealthyEvaluations": [{"HealthEvaluation": {
+                "Kind": "Services", "AggregatedHealthState": "Error", "Description": "1 service",
+                "ServiceTypeName": "MyService", "MaxPercentUnhealthyServices": 0, "TotalCount": 1,
+                "UnhealthyEvaluations": [{"HealthEvaluation": {
+                    "Kind": "Service", "AggregatedHealthState": "Error",
+                    "ServiceName": "fabric:/myapp/app1/svc1", "UnhealthyEvaluations": []
+                }}]
+            }}],
+        });
+        let healthy = json!({"AggregatedHealthState": "Ok", "UnhealthyEvaluations": []});
+        for at in [
+            "/Applications/myapp~app1/$/GetHealth",
+            "/$/GetClusterHealth",
+        ] {
+            Mock::given(method("GET"))
+                .and(path(at))
+                .respond_with(Seq::json(vec![unhealthy.clone(), healthy.clone()]))
+                .mount(&upstream)
+                .await;
+        }
         Mock::given(method("GET"))
             .and(path("/Applications/myapp~app1"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({

@@ -95,6 +95,9 @@ pub struct Scenario {
     files: Vec<(PathBuf, String)>,
     /// `(signal, ready)`: sent once the server has received `ready` requests.
     signal: Option<(String, usize)>,
+    /// Where stdout and stderr go instead of a pipe the run reads (`/dev/full`, a closed pipe).
+    stdout_to: Option<fn() -> Stdio>,
+    stderr_to: Option<fn() -> Stdio>,
     /// The fields of the result document that the preset knows (platform, target).
     defaults: Vec<(&'static str, Value)>,
 }
@@ -174,9 +177,29 @@ impl Scenario {
         self
     }
 
+    /// No `--poll-interval` flag: the environment, a profile or the default decide.
+    pub fn no_poll_interval(mut self) -> Self {
+        let at = self.base.iter().position(|a| a == "--poll-interval");
+        let at = at.expect("the preset sets --poll-interval");
+        self.base.drain(at..at + 2);
+        self
+    }
+
     /// Sends `signal` (`INT`, `TERM`, …) once the server has received `ready` requests.
     pub fn signal_after(mut self, signal: &str, ready: usize) -> Self {
         self.signal = Some((signal.to_string(), ready));
+        self
+    }
+
+    /// Stdout goes to `to()` instead of the pipe `Outcome::run` reads (then empty there).
+    pub fn stdout_to(mut self, to: fn() -> Stdio) -> Self {
+        self.stdout_to = Some(to);
+        self
+    }
+
+    /// Stderr goes to `to()` instead of the pipe `Outcome::run` reads (then empty there).
+    pub fn stderr_to(mut self, to: fn() -> Stdio) -> Self {
+        self.stderr_to = Some(to);
         self
     }
 
@@ -240,6 +263,8 @@ impl Scenario {
             cmd.env(key, fill(value, &uri));
         }
         let started = Instant::now();
+        cmd.stdout(self.stdout_to.map_or_else(Stdio::piped, |to| to()))
+            .stderr(self.stderr_to.map_or_else(Stdio::piped, |to| to()));
         let run = execute(cmd, self.stdin, self.signal, &server).await;
         let elapsed = started.elapsed();
         let received = server.received_requests().await.unwrap_or_default();
@@ -272,7 +297,6 @@ async fn execute(
     signal: Option<(String, usize)>,
     server: &MockServer,
 ) -> Run {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     if stdin.is_some() {
         cmd.stdin(Stdio::piped());
     }
@@ -488,7 +512,7 @@ pub fn doc(fields: Value) -> Value {
         "schema_version": 1, "platform": null, "target": null, "action": null,
         "outcome": "status", "exit_code": 0, "phase": "unknown", "platform_state": null,
         "from_version": null, "to_version": null, "operation_id": null, "dry_run": false,
-        "requests": [], "error": null, "detail": null,
+        "requests": [], "error": null, "health": null, "detail": null,
     });
     merge(&mut doc, fields);
     doc

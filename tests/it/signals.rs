@@ -5,91 +5,36 @@
 use std::process::Stdio;
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::*;
+use crate::scenario::sf::{ROLLBACK, cluster};
+use crate::scenario::{Answers, Scenario};
 
-const PROGRESS: &str = "/$/GetUpgradeProgress";
-const ROLLBACK: &str = "/$/RollbackUpgrade";
-
-fn cluster(state: &str) -> Value {
-    json!({"UpgradeState": state, "UpgradeDescription": {"CodeVersion": "7.1.0"}})
-}
-
-/// A cluster that rolls forward, takes the rollback, then rolls back for ever (or completes).
-async fn cluster_server(states: Vec<Value>) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(PROGRESS))
-        .respond_with(Seq::json(states))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(ROLLBACK))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/$/GetClusterVersion"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Version": "7.0.0"})))
-        .mount(&server)
-        .await;
-    server
-}
-
-/// Runs `rollback ARGS`, sends `signal` once `ready` requests have been received, and returns
-/// the exit code, stdout and stderr.
-async fn signalled(server: &MockServer, argv: &[&str], ready: usize, signal: &str) -> Run {
-    let mut cmd = rollback();
-    cmd.args(argv).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    for _ in 0..500 {
-        if requests(server).await.len() >= ready {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(requests(server).await.len() >= ready, "the run got going");
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
+/// A cluster whose progress answers `states` in turn, that takes the rollback, and tells its
+/// version once rolled back.
+fn cluster_answering(states: impl Answers) -> Scenario {
+    Scenario::sf_cluster(states)
+        .post(ROLLBACK, 200)
+        .cluster_version()
 }
 
 async fn signal_during_the_wait(signal: &str, code: i32, said: &str) {
-    let server = cluster_server(vec![
-        cluster("RollingForwardInProgress"),
-        cluster("RollingBackInProgress"),
-    ])
-    .await;
-    let uri = server.uri();
-    let argv = [
-        "sf",
-        "--endpoint",
-        &uri,
-        "--poll-interval",
-        "20ms",
-        "cluster",
-        "start",
-        "--json",
-    ];
     // The precondition, the rollback, and two polls.
-    let run = signalled(&server, &argv, 4, signal).await;
-    assert_eq!(run.code, code, "{run:?}");
+    let outcome = cluster_answering([
+        cluster("RollingForwardInProgress", 1),
+        cluster("RollingBackInProgress", 1),
+    ])
+    .args(["cluster", "start", "--json"])
+    .signal_after(signal, 4)
+    .run()
+    .await;
     let message = format!(
         "{said}; last seen: rolling_back (RollingBackInProgress); the rollback continues on the cluster"
     );
-    let doc = run.json();
+    outcome
+        .code(code)
+        .stderr_ends_with(&format!("error: {message}\n"))
+        .posts(1);
+    let doc = outcome.json();
     assert_eq!(doc["outcome"], "in_progress");
     assert_eq!(doc["exit_code"], code);
     assert_eq!(doc["phase"], "rolling_back");
@@ -98,12 +43,6 @@ async fn signal_during_the_wait(signal: &str, code: i32, said: &str) {
         json!({"kind": "interrupted", "message": message, "http_status": null, "platform_code": null})
     );
     assert_eq!(doc["requests"].as_array().unwrap().len(), 1);
-    assert!(
-        run.stderr.ends_with(&format!("error: {message}\n")),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -118,57 +57,27 @@ async fn sighup_during_the_wait_exits_129_with_the_result() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_while_watching_an_upgrade_says_nothing_was_sent() {
-    let server = cluster_server(vec![cluster("RollingForwardInProgress")]).await;
-    let uri = server.uri();
-    let argv = [
-        "sf",
-        "--endpoint",
-        &uri,
-        "--poll-interval",
-        "20ms",
-        "cluster",
-        "status",
-        "--watch",
-    ];
-    let run = signalled(&server, &argv, 2, "TERM").await;
-    assert_eq!(run.code, 143, "{run:?}");
-    assert!(
-        run.stderr.ends_with(
-            "error: terminated (SIGTERM); last seen: upgrading (RollingForwardInProgress); no rollback was sent\n"
-        ),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(run.stdout, "");
-    assert!(requests_with_method(&server, "POST").await.is_empty());
+    cluster_answering(cluster("RollingForwardInProgress", 1))
+        .args(["cluster", "status", "--watch"])
+        .signal_after("TERM", 2)
+        .run()
+        .await
+        .code(143)
+        .stderr_ends_with(
+            "error: terminated (SIGTERM); last seen: upgrading (RollingForwardInProgress); no rollback was sent\n",
+        )
+        .stdout("")
+        .posts(0);
 }
 
 /// A run to the end: precondition, rollback, rolled back.
-async fn completed_run(extra: &[&str], stdout: Stdio, stderr: Stdio) -> (MockServer, i32, String) {
-    let server = cluster_server(vec![
-        cluster("RollingForwardInProgress"),
-        cluster("RollingBackCompleted"),
+fn completed_run() -> Scenario {
+    cluster_answering([
+        cluster("RollingForwardInProgress", 1),
+        cluster("RollingBackCompleted", 3),
     ])
-    .await;
-    let uri = server.uri();
-    let mut cmd = rollback();
-    cmd.args([
-        "sf",
-        "--endpoint",
-        &uri,
-        "--poll-interval",
-        "10ms",
-        "cluster",
-        "start",
-    ])
-    .args(extra)
-    .stdout(stdout)
-    .stderr(stderr);
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let code = output.status.code().unwrap_or(-1);
-    (server, code, String::from_utf8(output.stdout).unwrap())
+    .poll_interval("10ms")
+    .args(["cluster", "start"])
 }
 
 fn dev_full() -> Stdio {
@@ -194,10 +103,11 @@ async fn a_full_or_closed_stderr_never_ends_the_run() {
         ("closed pipe", closed_pipe),
     ] {
         for extra in [&["--json", "-vv"][..], &["-vv"][..], &[][..]] {
-            let (server, code, stdout) = completed_run(extra, Stdio::piped(), stderr()).await;
-            assert_eq!(code, 0, "stderr = {name}, {extra:?}: {stdout}");
+            let outcome = completed_run().args(extra).stderr_to(stderr).run().await;
+            let stdout = &outcome.run.stdout;
+            assert_eq!(outcome.run.code, 0, "stderr = {name}, {extra:?}: {stdout}");
             if extra.contains(&"--json") {
-                let doc: Value = serde_json::from_str(&stdout).unwrap();
+                let doc: Value = serde_json::from_str(stdout).unwrap();
                 assert_eq!(doc["outcome"], "rolled_back", "{name}");
             } else {
                 assert!(
@@ -205,7 +115,7 @@ async fn a_full_or_closed_stderr_never_ends_the_run() {
                     "stderr = {name}: {stdout:?}"
                 );
             }
-            assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
+            outcome.posts(1);
         }
     }
 }
@@ -213,37 +123,16 @@ async fn a_full_or_closed_stderr_never_ends_the_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_result_that_cannot_reach_stdout_is_exit_1() {
     for extra in [&["--json"][..], &[][..], &["-o", "jsonl"][..]] {
-        let server = cluster_server(vec![
-            cluster("RollingForwardInProgress"),
-            cluster("RollingBackCompleted"),
-        ])
-        .await;
-        let uri = server.uri();
-        let mut cmd = rollback();
-        cmd.args([
-            "sf",
-            "--endpoint",
-            &uri,
-            "--poll-interval",
-            "10ms",
-            "cluster",
-            "start",
-        ])
-        .args(extra)
-        .stdout(dev_full())
-        .stderr(Stdio::piped());
-        let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        completed_run()
+            .args(extra)
+            .stdout_to(dev_full)
+            .run()
             .await
-            .unwrap();
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert_eq!(output.status.code(), Some(1), "{extra:?}: {stderr}");
-        assert!(
-            stderr.ends_with(
-                "error: cannot write the result to stdout: No space left on device (os error 28)\n"
-            ),
-            "{extra:?}: {stderr}"
-        );
-        // The rollback itself went through.
-        assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
+            .code(1)
+            .stderr_ends_with(
+                "error: cannot write the result to stdout: No space left on device (os error 28)\n",
+            )
+            // The rollback itself went through.
+            .posts(1);
     }
 }

@@ -1,47 +1,18 @@
 //! Waiting: `Retry-After` never makes a tight loop, `--poll-interval` has a floor, and a run cut
 //! short by `--timeout` says what it last saw and what it sent, nothing more.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
-use crate::common::*;
+use crate::scenario::Scenario;
+use crate::scenario::sf::{ROLLBACK, cluster};
 
-const PROGRESS: &str = "/$/GetUpgradeProgress";
-const ROLLBACK: &str = "/$/RollbackUpgrade";
 const PAST: &str = "Wed, 21 Oct 2015 07:28:00 GMT";
 
-fn cluster(state: &str) -> Value {
-    json!({
-        "CodeVersion": "7.0.470.9590",
-        "UpgradeDescription": {"CodeVersion": "7.1.0", "ConfigVersion": "1"},
-        "UpgradeState": state,
-        "UpgradeDomains": [{"Name": "UD0", "State": "InProgress"}],
-        "FailureReason": "None",
-    })
-}
-
-async fn progress_server(seq: Seq) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(PROGRESS))
-        .respond_with(seq)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(ROLLBACK))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&server)
-        .await;
-    server
-}
-
-fn sf<'a>(uri: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec!["sf", "--endpoint", uri];
-    all.extend_from_slice(rest);
-    all
+/// The cluster whose progress answers `progress`, with a rollback POST that is accepted.
+fn cluster_answering(progress: impl crate::scenario::Answers) -> Scenario {
+    Scenario::sf_cluster(progress).post(ROLLBACK, 202)
 }
 
 /// `Retry-After: 0` (or a date already past) on every poll: the wait keeps the poll interval,
@@ -51,32 +22,18 @@ async fn retry_after_zero_on_every_poll_waits_the_poll_interval() {
     for value in ["0", PAST] {
         let answer = ResponseTemplate::new(200)
             .insert_header("Retry-After", value)
-            .set_body_json(cluster("RollingBackInProgress"));
-        let server = progress_server(Seq::new(vec![answer])).await;
-        let uri = server.uri();
-        let run = run_args(
-            &sf(
-                &uri,
-                &[
-                    "--poll-interval",
-                    "200ms",
-                    "--timeout",
-                    "1s",
-                    "cluster",
-                    "status",
-                    "--watch",
-                    "--json",
-                ],
-            ),
-            &[],
-        )
-        .await;
-        assert_eq!(run.code, 5, "{value}: {run:?}");
+            .set_body_json(cluster("RollingBackInProgress", 1));
+        let outcome = cluster_answering(answer)
+            .poll_interval("200ms")
+            .args(["--timeout", "1s", "cluster", "status", "--watch", "--json"])
+            .run()
+            .await;
+        outcome.code(5);
         assert_eq!(
-            run.json()["error"]["message"],
+            outcome.json()["error"]["message"],
             "timed out after 1s; last seen: rolling_back (RollingBackInProgress); the rollback continues on the cluster"
         );
-        let polls = requests(&server).await.len();
+        let polls = outcome.requests.len();
         // 1 s / 200 ms = 5 waits: at most 6 reads, and one more for scheduling slack.
         assert!((3..=7).contains(&polls), "{value}: {polls} polls");
     }
@@ -88,16 +45,16 @@ async fn retry_after_zero_on_every_poll_waits_the_poll_interval() {
 async fn retry_after_zero_on_a_failing_read_waits_the_backoff() {
     for value in ["0", PAST] {
         let answer = ResponseTemplate::new(503).insert_header("Retry-After", value);
-        let server = progress_server(Seq::new(vec![answer])).await;
-        let uri = server.uri();
-        let started = Instant::now();
-        let run = run_args(&sf(&uri, &["cluster", "status", "--json"]), &[]).await;
-        let elapsed = started.elapsed();
-        assert_eq!(run.code, 6, "{value}: {run:?}");
-        assert_eq!(requests(&server).await.len(), 4, "{value}");
+        let outcome = cluster_answering(answer)
+            .args(["cluster", "status", "--json"])
+            .run()
+            .await;
+        outcome.code(6);
+        assert_eq!(outcome.requests.len(), 4, "{value}");
         assert!(
-            elapsed >= Duration::from_millis(875),
-            "{value}: {elapsed:?}"
+            outcome.elapsed >= Duration::from_millis(875),
+            "{value}: {:?}",
+            outcome.elapsed
         );
     }
 }
@@ -106,53 +63,48 @@ async fn retry_after_zero_on_a_failing_read_waits_the_backoff() {
 /// sent. 10 ms itself is accepted.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_poll_interval_below_10ms_is_exit_2_with_nothing_sent() {
-    let server = progress_server(Seq::json(vec![cluster("RollingForwardCompleted")])).await;
-    let uri = server.uri();
     let config = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        config.path(),
-        "[profiles.default]\npoll_interval = \"1ms\"\n",
-    )
-    .unwrap();
     let cfg = config.path().to_str().unwrap();
     let flag_or_env = "the poll interval (--poll-interval or ROLLBACK_POLL_INTERVAL) is 5ms: it must be at least 10ms";
-    let cases: [(Vec<&str>, Env, String); 3] = [
+    let profile = "profile setting poll_interval = \"1ms\": it must be at least 10ms";
+    let status = ["cluster", "status", "--json"];
+    // The preset's own `--poll-interval` would beat the environment and the profile.
+    type Case<'a> = (Box<dyn Fn(Scenario) -> Scenario + 'a>, &'a str);
+    let cases: [Case; 3] = [
+        (Box::new(|s| s.poll_interval("5ms")), flag_or_env),
         (
-            sf(
-                &uri,
-                &["--poll-interval", "5ms", "cluster", "status", "--json"],
-            ),
-            vec![],
-            flag_or_env.to_string(),
+            Box::new(|s| s.no_poll_interval().env("ROLLBACK_POLL_INTERVAL", "5ms")),
+            flag_or_env,
         ),
         (
-            sf(&uri, &["cluster", "status", "--json"]),
-            vec![("ROLLBACK_POLL_INTERVAL", "5ms")],
-            flag_or_env.to_string(),
-        ),
-        (
-            [
-                vec!["--config", cfg],
-                sf(&uri, &["cluster", "status", "--json"]),
-            ]
-            .concat(),
-            vec![],
-            "profile setting poll_interval = \"1ms\": it must be at least 10ms".to_string(),
+            Box::new(|s| {
+                s.no_poll_interval()
+                    .file(
+                        config.path(),
+                        "[profiles.default]\npoll_interval = \"1ms\"\n",
+                    )
+                    .args(["--config", cfg])
+            }),
+            profile,
         ),
     ];
-    for (argv, env, message) in cases {
-        let run = run_args(&argv, &env).await;
-        assert_eq!(run.code, 2, "{argv:?}: {run:?}");
-        assert_eq!(run.stderr, format!("error: {message}\n"));
-        assert_eq!(run.json()["error"]["message"], message.as_str());
+    for (case, message) in cases {
+        let outcome = case(cluster_answering(cluster("RollingForwardCompleted", 3)))
+            .args(status)
+            .run()
+            .await;
+        outcome
+            .code(2)
+            .stderr(&format!("error: {message}\n"))
+            .requests(Vec::<String>::new());
+        assert_eq!(outcome.json()["error"]["message"], message);
     }
-    assert!(requests(&server).await.is_empty(), "nothing was sent");
-    let run = run_args(
-        &sf(&uri, &["--poll-interval", "10ms", "cluster", "status"]),
-        &[],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
+    cluster_answering(cluster("RollingForwardCompleted", 3))
+        .poll_interval("10ms")
+        .args(["cluster", "status"])
+        .run()
+        .await
+        .code(0);
 }
 
 /// The rollback was accepted, and the next read never came back: the message says the request
@@ -161,67 +113,31 @@ async fn a_poll_interval_below_10ms_is_exit_2_with_nothing_sent() {
 async fn a_timeout_before_the_rollback_shows_says_what_was_last_seen() {
     let stalled = ResponseTemplate::new(200)
         .set_delay(Duration::from_secs(10))
-        .set_body_json(cluster("RollingBackInProgress"));
-    let server = progress_server(Seq::new(vec![
-        ResponseTemplate::new(200).set_body_json(cluster("RollingForwardInProgress")),
-        stalled,
-    ]))
-    .await;
-    let uri = server.uri();
-    let run = run_args(
-        &sf(
-            &uri,
-            &[
-                "--poll-interval",
-                "20ms",
-                "--timeout",
-                "1s",
-                "cluster",
-                "start",
-                "--json",
-            ],
-        ),
-        &[],
-    )
-    .await;
-    assert_eq!(run.code, 5, "{run:?}");
+        .set_body_json(cluster("RollingBackInProgress", 1));
+    let first = ResponseTemplate::new(200).set_body_json(cluster("RollingForwardInProgress", 1));
     let message = "timed out after 1s; last seen: upgrading (RollingForwardInProgress); the rollback request was accepted, but the cluster had not shown it running yet";
-    assert_eq!(run.json()["error"]["message"], message);
-    assert!(
-        run.stderr.ends_with(&format!("error: {message}\n")),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
+    let outcome = cluster_answering([first, stalled])
+        .args(["--timeout", "1s", "cluster", "start", "--json"])
+        .run()
+        .await;
+    outcome
+        .code(5)
+        .stderr_ends_with(&format!("error: {message}\n"))
+        .posts(1);
+    assert_eq!(outcome.json()["error"]["message"], message);
 }
 
 /// Watching an upgrade that never rolls back: nothing was sent, and the message claims no more
 /// than the state last seen.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_watched_upgrade_that_times_out_says_no_rollback_was_sent() {
-    let server = progress_server(Seq::json(vec![cluster("RollingForwardInProgress")])).await;
-    let uri = server.uri();
-    let run = run_args(
-        &sf(
-            &uri,
-            &[
-                "--poll-interval",
-                "20ms",
-                "--timeout",
-                "1s",
-                "cluster",
-                "status",
-                "--watch",
-                "--json",
-            ],
-        ),
-        &[],
-    )
-    .await;
-    assert_eq!(run.code, 5, "{run:?}");
+    let outcome = cluster_answering(cluster("RollingForwardInProgress", 1))
+        .args(["--timeout", "1s", "cluster", "status", "--watch", "--json"])
+        .run()
+        .await;
+    outcome.code(5).posts(0);
     assert_eq!(
-        run.json()["error"]["message"],
+        outcome.json()["error"]["message"],
         "timed out after 1s; last seen: upgrading (RollingForwardInProgress); no rollback was sent"
     );
-    assert!(requests_with_method(&server, "POST").await.is_empty());
 }

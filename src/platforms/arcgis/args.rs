@@ -66,3 +66,23 @@ pub struct ArcgisConnection {
     #[arg(long, global = true)]
     pub insecure: bool,
 }
+
+impl ArcgisConnection {
+    /// The first setting given of where and as whom to connect (`--sandbox` brings its own).
+    pub fn given(&self) -> Option<&'static str> {
+        crate::platforms::first_given(
+            &[
+                (self.url.is_some(), "--url (or ROLLBACK_ARCGIS_URL)"),
+                (self.token_stdin, "--token-stdin"),
+                (
+                    self.username.is_some(),
+                    "--username (or ROLLBACK_ARCGIS_USERNAME)",
+                ),
+                (self.password_stdin, "--password-stdin"),
+                (self.ca.is_some(), "--ca (or ROLLBACK_ARCGIS_CA)"),
+                (self.insecure, "--insecure"),
+            ],
+            &["ROLLBACK_ARCGIS_TOKEN", "ROLLBACK_ARCGIS_PASSWORD"],
+        )
+    }
+}

@@ -2,6 +2,8 @@
 //! generateToken (refreshed before they expire, and once when refused), and ArcGIS's error
 //! envelopes, which arrive with HTTP 200.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, Url};
@@ -10,7 +12,7 @@ use serde_json::Value;
 
 use super::model::{TokenAnswer, Upgrades, text};
 use crate::error::{Error, Problem, excerpt};
-use crate::http::{Body, Field, HttpClient, Request, Response, Secret};
+use crate::http::{Body, FetchToken, Fetched, Field, HttpClient, Request, Response, Secret};
 
 /// A built-in account whose password the tool exchanges for tokens.
 pub struct Login {
@@ -18,110 +20,138 @@ pub struct Login {
     pub password: Secret,
 }
 
-/// The client for one deployment: `URL` is `https://HOST/CONTEXT`.
-pub struct ArcgisClient {
-    pub http: HttpClient,
+/// generateToken: the token service the HTTP client renews its token from when the user gave
+/// a username and password.
+pub struct GenerateToken {
     url: String,
-    login: Option<Login>,
-    /// The referer a generated token is bound to (the origin of `URL`).
-    referer: Option<String>,
+    login: Login,
     /// Token lifetime to ask for, in minutes.
-    token_minutes: u64,
+    minutes: u64,
 }
 
-impl ArcgisClient {
+impl GenerateToken {
     /// `wait` is the run's `--timeout`: a generated token should outlive it.
-    pub fn new(http: HttpClient, url: &Url, login: Option<Login>, wait: Duration) -> Self {
-        let referer = login.as_ref().map(|_| url.origin().ascii_serialization());
-        let token_minutes = wait
+    pub fn new(url: &Url, login: Login, wait: Duration) -> Self {
+        let minutes = wait
             .saturating_add(Duration::from_secs(15 * 60))
             .as_secs()
             .div_ceil(60);
         Self {
-            http,
-            url: url.as_str().trim_end_matches('/').to_string(),
+            url: base(url),
             login,
-            referer,
-            token_minutes,
+            minutes,
         }
     }
 
-    /// A form POST to `URL` + `path`, with `f=json` and our referer.
-    pub(super) fn request(&self, path: &str, mut fields: Vec<(&'static str, Field)>) -> Request {
-        fields.push(("f", Field::Plain("json".into())));
-        // The URL was validated and every path here is fixed, so it parses.
-        let url = Url::parse(&format!("{}{path}", self.url)).expect("a valid ArcGIS URL");
-        let mut request = Request::new(Method::POST, url).body(Body::Form(fields));
-        if let Some(referer) = &self.referer {
-            request = request.header("Referer", referer.clone());
-        }
-        request
-    }
-
-    /// generateToken: exchanges the password for a token bound to our referer.
-    async fn generate_token(&mut self) -> Result<(), Error> {
-        let Some(login) = &self.login else {
-            return Ok(());
-        };
-        let referer = self.referer.clone().unwrap_or_default();
-        let request = self
-            .request(
-                "/sharing/rest/generateToken",
-                vec![
-                    ("username", Field::Plain(login.username.clone())),
-                    ("password", Field::Secret(login.password.clone())),
-                    ("client", Field::Plain("referer".into())),
-                    ("referer", Field::Plain(referer)),
-                    ("expiration", Field::Plain(self.token_minutes.to_string())),
-                ],
-            )
-            .without_token();
-        let response = self.http.read(&request).await?;
+    async fn generate(&self, http: &HttpClient) -> Result<(Secret, SystemTime), Error> {
+        let referer = referer(&self.url);
+        let request = form(
+            &self.url,
+            Some(&referer),
+            "/sharing/rest/generateToken",
+            vec![
+                ("username", Field::Plain(self.login.username.clone())),
+                ("password", Field::Secret(self.login.password.clone())),
+                ("client", Field::Plain("referer".into())),
+                ("referer", Field::Plain(referer.clone())),
+                ("expiration", Field::Plain(self.minutes.to_string())),
+            ],
+        )
+        .without_token();
+        let response = http.read(&request).await?;
         let (token, expires_at) = token_answer(&response).map_err(|e| match e {
             Error::Platform(p) | Error::Auth(p) => Error::Auth(Problem {
                 message: format!(
                     "generateToken refused the credentials of {}: {}",
-                    login.username, p.message
+                    self.login.username, p.message
                 ),
                 ..p
             }),
             other => other,
         })?;
-        self.http.set_token(Secret::new(token), expires_at);
         tracing::info!(
             "generated a token for {} ({} minutes asked)",
-            login.username,
-            self.token_minutes
+            self.login.username,
+            self.minutes
         );
-        Ok(())
+        Ok((Secret::new(token), expires_at))
+    }
+}
+
+impl FetchToken for GenerateToken {
+    fn fetch<'a>(
+        &'a self,
+        http: &'a HttpClient,
+    ) -> Pin<Box<dyn Future<Output = Fetched> + Send + 'a>> {
+        Box::pin(self.generate(http))
+    }
+}
+
+/// `URL` without its trailing `/`.
+fn base(url: &Url) -> String {
+    url.as_str().trim_end_matches('/').to_string()
+}
+
+/// The referer a generated token is bound to: the origin of `URL`.
+fn referer(url: &str) -> String {
+    Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+/// A form POST to `url` + `path`, with `f=json` and the referer a generated token is bound to.
+fn form(
+    url: &str,
+    referer: Option<&str>,
+    path: &str,
+    mut fields: Vec<(&'static str, Field)>,
+) -> Request {
+    fields.push(("f", Field::Plain("json".into())));
+    // The URL was validated and every path here is fixed, so it parses.
+    let url = Url::parse(&format!("{url}{path}")).expect("a valid ArcGIS URL");
+    let request = Request::new(Method::POST, url).body(Body::Form(fields));
+    match referer {
+        Some(referer) => request.header("Referer", referer),
+        None => request,
+    }
+}
+
+/// The client for one deployment: `URL` is `https://HOST/CONTEXT`.
+pub struct ArcgisClient {
+    pub http: HttpClient,
+    url: String,
+    /// The referer a generated token is bound to (none for a token given by the user, which
+    /// may be bound to another).
+    referer: Option<String>,
+}
+
+impl ArcgisClient {
+    pub fn new(http: HttpClient, url: &Url) -> Self {
+        let url = base(url);
+        let referer = http.renews_tokens().then(|| referer(&url));
+        Self { http, url, referer }
     }
 
-    /// Makes sure a held password has produced a token that is not about to expire.
-    pub(super) async fn ensure_token(&mut self) -> Result<(), Error> {
-        // The HTTP layer's token cache says when the generated token is due for renewal.
-        if self.login.is_some() && self.http.token_due() {
-            self.generate_token().await
-        } else {
-            Ok(())
-        }
+    /// A form POST to `URL` + `path`, with `f=json` and our referer.
+    pub(super) fn request(&self, path: &str, fields: Vec<(&'static str, Field)>) -> Request {
+        form(&self.url, self.referer.as_deref(), path, fields)
     }
 
     /// One admin call, its answer read as `T`; a token refused as expired or invalid is
-    /// regenerated once.
+    /// replaced once when it came from generateToken.
     pub async fn call<T: Answer>(
         &mut self,
         path: &str,
         fields: Vec<(&'static str, Field)>,
     ) -> Result<T, Error> {
-        self.ensure_token().await?;
         let response = self.http.read(&self.request(path, fields.clone())).await?;
         match answer(&response) {
-            Err(Error::Auth(p)) if self.login.is_some() && is_token_code(&p) => {
+            Err(Error::Auth(p)) if self.http.renews_tokens() && is_token_code(&p) => {
                 tracing::info!(
                     "the token was refused ({}); generating a new one",
                     p.message
                 );
-                self.generate_token().await?;
+                self.http.renew_token().await?;
                 answer(&self.http.read(&self.request(path, fields)).await?)
             }
             other => other,

@@ -22,7 +22,7 @@ pub use client::{ArcgisClient, Login};
 pub use model::RollbackOption;
 pub use open::Arcgis;
 
-use super::{Decision, Listing, Phase, Prompt, Rollback, Snapshot};
+use super::{Decision, Health, HealthState, Listing, Phase, Prompt, Rollback, Snapshot};
 use crate::error::{Error, Problem};
 use crate::http::{Delivery, Field, Request, RequestRecord, Response};
 use choice::choose;
@@ -216,13 +216,6 @@ impl Rollback for ArcgisTarget {
     }
 
     async fn send(&mut self, request: &Request) -> Delivery {
-        // A held password may need a fresh token first; without one nothing is sent.
-        if let Err(error) = self.client.ensure_token().await {
-            return Delivery::NotSent {
-                error,
-                retry: false,
-            };
-        }
         self.client.http.send_once(request).await
     }
 
@@ -403,6 +396,18 @@ impl Rollback for ArcgisTarget {
         t.accepted_at = Some(Instant::now());
         t.unseen_rounds = 0;
         Ok(None)
+    }
+
+    async fn health(&mut self) -> Result<Health, Error> {
+        // Neither the shape of `currentVersion` nor the 11.2 health check report is known
+        // from the sources (docs/platforms/arcgis.md): say so rather than guess a verdict.
+        Ok(Health {
+            state: HealthState::Unknown,
+            settling: false,
+            details: vec![
+                "ArcGIS Enterprise on Kubernetes: no health signal is read yet; check the deployment in ArcGIS Enterprise Manager".into(),
+            ],
+        })
     }
 
     async fn settled_version(&mut self) -> Option<String> {

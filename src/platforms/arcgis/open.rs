@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use super::args::{ArcgisAction, ArcgisArgs};
+use super::client::GenerateToken;
 use super::profile::{self, ArcgisProfile};
 use super::{ArcgisClient, ArcgisTarget, Choice, Login};
 use crate::config::{self, Global, Profile, Section};
 use crate::error::Error;
-use crate::http::{ClientOptions, TokenPlacement};
+use crate::http::{ClientOptions, TokenPlacement, TokenSource};
 use crate::platforms::{Action, Describe, Opened, Platform};
 
 /// The token travels in this header and in the `token` form field, never in a URL.
@@ -23,6 +24,7 @@ impl Platform for Arcgis {
     const SECTION: Section = Section {
         name: "arcgis",
         check: config::check::<ArcgisProfile>,
+        keys: profile::KEYS,
     };
     type Args = ArcgisArgs;
     type Target = ArcgisTarget;
@@ -48,6 +50,10 @@ impl Platform for Arcgis {
         args.connection.token_stdin || args.connection.password_stdin
     }
 
+    fn connection_given(args: &ArcgisArgs) -> Option<&'static str> {
+        args.connection.given()
+    }
+
     async fn open(
         args: &ArcgisArgs,
         profile: &Profile,
@@ -65,22 +71,27 @@ impl Platform for Arcgis {
         let settings = profile::resolve(&args.connection, profile).await?;
         *label = settings.url.as_str().trim_end_matches('/').to_string();
         let mut warnings = Vec::new();
+        // A password is exchanged for tokens that should outlive the whole run.
+        let token = match settings.login {
+            Some((username, password)) => TokenSource::Fetched(Box::new(GenerateToken::new(
+                &settings.url,
+                Login { username, password },
+                global.timeout,
+            ))),
+            None => settings.token.into(),
+        };
         let http = crate::platforms::client(
             ClientOptions {
                 base: settings.url.clone(),
                 tls: settings.tls,
-                token: settings.token,
+                token,
                 token_placement: TOKEN,
                 redirect_domains: &[],
                 request_timeout: Duration::from_secs(120),
             },
             &mut warnings,
         )?;
-        let login = settings
-            .login
-            .map(|(username, password)| Login { username, password });
-        // A generated token should outlive the whole run.
-        let client = ArcgisClient::new(http, &settings.url, login, global.timeout);
+        let client = ArcgisClient::new(http, &settings.url);
         Ok(Opened {
             target: ArcgisTarget::new(client, choice),
             action,

@@ -7,10 +7,24 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::args::ArcgisConnection;
-use crate::config::{self, Profile};
+use crate::config::{self, Key, Profile};
 use crate::error::Error;
 use crate::http::{Secret, TlsOptions};
 use crate::input;
+
+/// The keys of `[profiles.NAME.arcgis]` with their variables and defaults, for `config show`.
+pub const KEYS: &[Key] = &[
+    Key::plain("url", &["ROLLBACK_ARCGIS_URL"], None),
+    Key::plain("username", &["ROLLBACK_ARCGIS_USERNAME"], None),
+    Key::plain("token_env", &[], None),
+    Key::plain("token_file", &[], None),
+    Key::secret("token", &["ROLLBACK_ARCGIS_TOKEN"]),
+    Key::plain("password_env", &[], None),
+    Key::plain("password_file", &[], None),
+    Key::secret("password", &["ROLLBACK_ARCGIS_PASSWORD"]),
+    Key::plain("ca", &["ROLLBACK_ARCGIS_CA"], None),
+    Key::plain("insecure", &[], Some("false")),
+];
 
 /// `[profiles.NAME.arcgis]`.
 #[derive(Debug, Default, Deserialize)]

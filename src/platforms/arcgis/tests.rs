@@ -1,7 +1,5 @@
 //! The unit tests of judging the upgrades job, and of reading hostile or arbitrary answers.
 
-use std::time::Duration;
-
 use proptest::prelude::*;
 use reqwest::Url;
 use serde::Deserialize;
@@ -21,10 +19,7 @@ fn parse_job(value: &mut Value, url: &str) -> Result<Job, Error> {
 fn target() -> ArcgisTarget {
     let url = Url::parse("https://gis.invalid/arcgis").unwrap();
     let http = crate::testing::client(&url);
-    ArcgisTarget::new(
-        ArcgisClient::new(http, &url, None, Duration::from_secs(60)),
-        None,
-    )
+    ArcgisTarget::new(ArcgisClient::new(http, &url), None)
 }
 
 proptest! {

@@ -154,3 +154,35 @@ pub struct CloudsvcConnection {
     #[arg(long, global = true)]
     pub insecure: bool,
 }
+
+impl CloudsvcConnection {
+    /// The first setting given of where and as whom to connect (`--sandbox` brings its own).
+    pub fn given(&self) -> Option<&'static str> {
+        crate::platforms::first_given(
+            &[
+                (
+                    self.subscription.is_some(),
+                    "--subscription (or ROLLBACK_CLOUDSVC_SUBSCRIPTION)",
+                ),
+                (self.cert.is_some(), "--cert (or ROLLBACK_CLOUDSVC_CERT)"),
+                (
+                    self.cert_password_env.is_some(),
+                    "--cert-password-env (or ROLLBACK_CLOUDSVC_CERT_PASSWORD_ENV)",
+                ),
+                (
+                    self.publish_settings.is_some(),
+                    "--publish-settings (or ROLLBACK_CLOUDSVC_PUBLISH_SETTINGS)",
+                ),
+                (self.token_stdin, "--token-stdin"),
+                (self.cloud.is_some(), "--cloud (or ROLLBACK_CLOUDSVC_CLOUD)"),
+                (
+                    self.endpoint.is_some(),
+                    "--endpoint (or ROLLBACK_CLOUDSVC_ENDPOINT)",
+                ),
+                (self.ca.is_some(), "--ca (or ROLLBACK_CLOUDSVC_CA)"),
+                (self.insecure, "--insecure"),
+            ],
+            &["ROLLBACK_CLOUDSVC_TOKEN", "AZURE_SUBSCRIPTION_ID"],
+        )
+    }
+}

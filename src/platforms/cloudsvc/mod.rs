@@ -6,13 +6,14 @@ mod open;
 mod profile;
 pub use open::Cloudsvc;
 mod client;
+mod health;
 mod model;
 pub mod publish;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::{NextStep, Phase, Prompt, Rollback, Snapshot};
+use super::{Health, NextStep, Phase, Prompt, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Delivery, Request, RequestRecord, Response};
 use client::DeploymentState;
@@ -348,6 +349,10 @@ impl Rollback for CloudsvcTarget {
 
     fn default_poll_interval(&self) -> Duration {
         Duration::from_secs(10)
+    }
+
+    async fn health(&mut self) -> Result<Health, Error> {
+        Ok(health::verdict(&self.client.deployment().await?.deployment))
     }
 
     async fn read(&mut self) -> Result<Snapshot, Error> {

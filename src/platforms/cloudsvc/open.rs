@@ -17,6 +17,7 @@ impl Platform for Cloudsvc {
     const SECTION: Section = Section {
         name: "cloudsvc",
         check: config::check::<CloudsvcProfile>,
+        keys: profile::KEYS,
     };
     type Args = CloudsvcArgs;
     type Target = CloudsvcTarget;
@@ -42,6 +43,10 @@ impl Platform for Cloudsvc {
         args.connection.token_stdin
     }
 
+    fn connection_given(args: &CloudsvcArgs) -> Option<&'static str> {
+        args.connection.given()
+    }
+
     async fn open(
         args: &CloudsvcArgs,
         profile: &Profile,
@@ -59,7 +64,7 @@ impl Platform for Cloudsvc {
             ClientOptions {
                 base: settings.base.clone(),
                 tls: settings.tls,
-                token: settings.token,
+                token: settings.token.into(),
                 token_placement: TokenPlacement::AUTHORIZATION,
                 redirect_domains: super::redirect_domains(&settings.base),
                 request_timeout: Duration::from_secs(90),

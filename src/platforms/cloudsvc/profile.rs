@@ -8,10 +8,41 @@ use serde::Deserialize;
 
 use super::args::{Cloud, CloudsvcConnection, RollbackMode, SlotArg};
 use super::{Deploy, Mode, Slot, publish};
-use crate::config::{self, Profile};
+use crate::config::{self, Key, Profile};
 use crate::error::Error;
 use crate::http::{IdentitySource, Secret, TlsOptions};
 use crate::input::{self, shown};
+
+/// The keys of `[profiles.NAME.cloudsvc]` with their variables and defaults, for `config show`.
+pub const KEYS: &[Key] = &[
+    Key::plain(
+        "subscription",
+        &["ROLLBACK_CLOUDSVC_SUBSCRIPTION", "AZURE_SUBSCRIPTION_ID"],
+        None,
+    ),
+    Key::plain("service", &["ROLLBACK_CLOUDSVC_SERVICE"], None),
+    Key::plain("slot", &["ROLLBACK_CLOUDSVC_SLOT"], None),
+    Key::plain("deployment", &["ROLLBACK_CLOUDSVC_DEPLOYMENT"], None),
+    Key::plain("mode", &[], Some("auto")),
+    Key::plain("cert", &["ROLLBACK_CLOUDSVC_CERT"], None),
+    Key::plain(
+        "cert_password_env",
+        &["ROLLBACK_CLOUDSVC_CERT_PASSWORD_ENV"],
+        None,
+    ),
+    Key::plain(
+        "publish_settings",
+        &["ROLLBACK_CLOUDSVC_PUBLISH_SETTINGS"],
+        None,
+    ),
+    Key::plain("token_env", &[], None),
+    Key::plain("token_file", &[], None),
+    Key::secret("token", &["ROLLBACK_CLOUDSVC_TOKEN"]),
+    Key::plain("cloud", &["ROLLBACK_CLOUDSVC_CLOUD"], Some("public")),
+    Key::plain("endpoint", &["ROLLBACK_CLOUDSVC_ENDPOINT"], None),
+    Key::plain("ca", &["ROLLBACK_CLOUDSVC_CA"], None),
+    Key::plain("insecure", &[], Some("false")),
+];
 
 /// `[profiles.NAME.cloudsvc]`.
 #[derive(Debug, Default, Deserialize)]

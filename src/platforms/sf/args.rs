@@ -109,3 +109,27 @@ pub struct SfConnection {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub server_timeout: Option<u32>,
 }
+
+impl SfConnection {
+    /// The first setting given of where and as whom to connect (`--sandbox` brings its own).
+    pub fn given(&self) -> Option<&'static str> {
+        crate::platforms::first_given(
+            &[
+                (
+                    self.endpoint.is_some(),
+                    "--endpoint (or ROLLBACK_SF_ENDPOINT)",
+                ),
+                (self.cert.is_some(), "--cert (or ROLLBACK_SF_CERT)"),
+                (self.key.is_some(), "--key (or ROLLBACK_SF_KEY)"),
+                (
+                    self.cert_password_env.is_some(),
+                    "--cert-password-env (or ROLLBACK_SF_CERT_PASSWORD_ENV)",
+                ),
+                (self.ca.is_some(), "--ca (or ROLLBACK_SF_CA)"),
+                (self.insecure, "--insecure"),
+                (self.token_stdin, "--token-stdin"),
+            ],
+            &["ROLLBACK_SF_TOKEN"],
+        )
+    }
+}

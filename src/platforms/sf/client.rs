@@ -155,6 +155,16 @@ impl SfClient {
         self.request(Method::POST, &path, &self.api_version, "")
     }
 
+    /// Get Application Health or Get Cluster Health, as read.
+    pub async fn health(&self, scope: &Scope) -> Result<serde_json::Value, Error> {
+        let path = match scope {
+            Scope::Cluster => "/$/GetClusterHealth".to_string(),
+            Scope::App(_) => format!("{}/$/GetHealth", scope.base_path()),
+        };
+        let request = self.request(Method::GET, &path, &self.api_version, "");
+        self.get_json(&request).await
+    }
+
     /// The version in place: the cluster's code version or the application's type version.
     pub async fn version(&self, scope: &Scope) -> Result<Option<String>, Error> {
         let (request, field): (Request, fn(VersionInfo) -> Option<String>) = match scope {

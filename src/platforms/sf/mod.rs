@@ -6,17 +6,19 @@ mod open;
 mod profile;
 pub use open::Sf;
 mod client;
+mod health;
 mod model;
 
 use std::time::Duration;
 
 use tracing::debug;
 
-use super::{Phase, Prompt, Rollback, Snapshot};
+use super::{Health, Phase, Prompt, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Delivery, Request, RequestRecord, Response};
 pub use client::{AppId, Scope, SfClient};
 use client::{fabric_error, parse_json};
+use health::HealthDoc;
 use model::UpgradeProgress;
 
 /// One rollback target on one cluster.
@@ -85,6 +87,14 @@ impl Rollback for SfTarget {
 
     fn rejection(&self, response: &Response) -> Error {
         fabric_error(response)
+    }
+
+    async fn health(&mut self) -> Result<Health, Error> {
+        let detail = self.client.health(&self.scope).await?;
+        let doc: HealthDoc = serde_json::from_value(detail).map_err(|e| {
+            Error::unexpected(format!("a health document the tool cannot read: {e}"))
+        })?;
+        Ok(doc.verdict())
     }
 
     async fn settled_version(&mut self) -> Option<String> {

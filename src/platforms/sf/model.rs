@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::health::{Wrapper, culprit};
 use crate::platforms::Phase;
 
 /// `ClusterUpgradeProgressObject` and `ApplicationUpgradeProgressInfo`, merged.
@@ -23,7 +24,7 @@ pub struct UpgradeProgress {
     pub current_upgrade_units_progress: Option<CurrentProgress>,
     pub failure_reason: Option<String>,
     pub upgrade_status_details: Option<String>,
-    pub unhealthy_evaluations: Option<Vec<UnhealthyEvaluation>>,
+    pub unhealthy_evaluations: Option<Vec<Wrapper>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,19 +65,6 @@ pub struct SafetyCheckWrapper {
 #[serde(rename_all = "PascalCase", default)]
 pub struct SafetyCheck {
     pub kind: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct UnhealthyEvaluation {
-    pub health_evaluation: Option<HealthEvaluation>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct HealthEvaluation {
-    pub kind: Option<String>,
-    pub description: Option<String>,
 }
 
 /// `FabricError`.
@@ -193,14 +181,9 @@ impl UpgradeProgress {
         if let Some(details) = non_empty(&self.upgrade_status_details) {
             parts.push(details.to_string());
         }
-        for evaluation in self.unhealthy_evaluations.iter().flatten() {
-            if let Some(e) = &evaluation.health_evaluation {
-                match (non_empty(&e.kind), non_empty(&e.description)) {
-                    (Some(kind), Some(text)) => parts.push(format!("{kind}: {text}")),
-                    (None, Some(text)) | (Some(text), None) => parts.push(text.to_string()),
-                    (None, None) => {}
-                }
-            }
+        // The entity that failed the health check, not the wrapper that leads to it.
+        if let Some(culprit) = culprit(self.unhealthy_evaluations.as_deref().unwrap_or_default()) {
+            parts.push(culprit.line());
         }
         if parts.is_empty() {
             "no reason given".into()
@@ -282,6 +265,24 @@ mod tests {
         assert_eq!(
             p.failure_text(),
             "FailureReason HealthCheck; too many errors; Nodes: 2 nodes down"
+        );
+    }
+
+    #[test]
+    fn failure_text_names_the_unhealthy_entity_not_its_wrapper() {
+        let p: UpgradeProgress = serde_json::from_str(
+            r#"{"FailureReason":"HealthCheck","UnhealthyEvaluations":[{"HealthEvaluation":{
+                "Kind":"Services","AggregatedHealthState":"Error","Description":"1 of 1 services unhealthy",
+                "UnhealthyEvaluations":[{"HealthEvaluation":{"Kind":"Service","AggregatedHealthState":"Error",
+                  "ServiceName":"fabric:/myapp/app1/svc1","UnhealthyEvaluations":[{"HealthEvaluation":{
+                    "Kind":"Event","AggregatedHealthState":"Error",
+                    "UnhealthyEvent":{"SourceId":"watchdog","Property":"probe","HealthState":"Error",
+                      "Description":"HTTP probe failed"}}}]}}]}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.failure_text(),
+            "FailureReason HealthCheck; service fabric:/myapp/app1/svc1 is Error: HTTP probe failed"
         );
     }
 

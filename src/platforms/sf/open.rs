@@ -20,6 +20,7 @@ impl Platform for Sf {
     const SECTION: Section = Section {
         name: "sf",
         check: config::check::<SfProfile>,
+        keys: profile::KEYS,
     };
     type Args = SfArgs;
     type Target = SfTarget;
@@ -51,6 +52,10 @@ impl Platform for Sf {
 
     fn reads_stdin(args: &SfArgs) -> bool {
         args.connection.token_stdin
+    }
+
+    fn connection_given(args: &SfArgs) -> Option<&'static str> {
+        args.connection.given()
     }
 
     async fn open(
@@ -92,7 +97,7 @@ impl Platform for Sf {
             ClientOptions {
                 base: settings.endpoint.clone(),
                 tls: settings.tls,
-                token: settings.token,
+                token: settings.token.into(),
                 token_placement: TokenPlacement::AUTHORIZATION,
                 redirect_domains: &[],
                 request_timeout: Duration::from_secs(server_timeout + 30),

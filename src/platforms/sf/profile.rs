@@ -7,10 +7,33 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::args::SfConnection;
-use crate::config::{self, Profile};
+use crate::config::{self, Key, Profile};
 use crate::error::Error;
 use crate::http::{Secret, TlsOptions};
 use crate::input::shown;
+
+/// The keys of `[profiles.NAME.sf]` with their variables and defaults, for `config show`.
+pub const KEYS: &[Key] = &[
+    Key::plain(
+        "endpoint",
+        &["ROLLBACK_SF_ENDPOINT"],
+        Some("http://localhost:19080"),
+    ),
+    Key::plain("cert", &["ROLLBACK_SF_CERT"], None),
+    Key::plain("key", &["ROLLBACK_SF_KEY"], None),
+    Key::plain(
+        "cert_password_env",
+        &["ROLLBACK_SF_CERT_PASSWORD_ENV"],
+        None,
+    ),
+    Key::plain("ca", &["ROLLBACK_SF_CA"], None),
+    Key::plain("insecure", &[], Some("false")),
+    Key::plain("token_env", &[], None),
+    Key::plain("token_file", &[], None),
+    Key::secret("token", &["ROLLBACK_SF_TOKEN"]),
+    Key::plain("api_version", &["ROLLBACK_SF_API_VERSION"], Some("6.0")),
+    Key::plain("server_timeout", &["ROLLBACK_SF_SERVER_TIMEOUT"], None),
+];
 
 /// `[profiles.NAME.sf]`.
 #[derive(Debug, Default, Deserialize)]

@@ -12,6 +12,7 @@ use crate::config::Global;
 use crate::config::OutputFormat;
 use crate::http::{Delivery, RequestRecord, Response};
 use crate::output::Printer;
+use crate::platforms::{Health, HealthState};
 use crate::testing::response;
 
 /// A platform that answers reads and sends from scripts (the last read repeats).
@@ -22,6 +23,9 @@ struct Fake {
     read_count: Cell<usize>,
     sent: Cell<usize>,
     expected: Cell<bool>,
+    /// Health reads in turn (the last repeats); none scripted: no health signal.
+    healths: RefCell<VecDeque<Result<Health, Error>>>,
+    health_reads: Cell<usize>,
 }
 
 fn snapshot(phase: Phase, state: &str, moving: bool) -> Snapshot {
@@ -119,6 +123,23 @@ impl Rollback for Fake {
         self.expected.set(true);
         false
     }
+
+    async fn health(&mut self) -> Result<Health, Error> {
+        self.health_reads.set(self.health_reads.get() + 1);
+        let mut healths = self.healths.borrow_mut();
+        if healths.len() > 1 {
+            return healths.pop_front().unwrap();
+        }
+        match healths.front() {
+            Some(Ok(health)) => Ok(health.clone()),
+            Some(Err(error)) => Err(Error::unexpected(error.to_string())),
+            None => Ok(Health {
+                state: HealthState::Unknown,
+                settling: false,
+                details: vec!["no health signal".into()],
+            }),
+        }
+    }
 }
 
 fn global(dry_run: bool, no_wait: bool) -> Global {
@@ -129,6 +150,7 @@ fn global(dry_run: bool, no_wait: bool) -> Global {
         poll_interval: None,
         interactive: false,
         audit_log: None,
+        verify: None,
     }
 }
 
@@ -351,3 +373,5 @@ async fn the_deadline_cuts_a_wait_that_never_ends() {
     // 10 ms polls for 5 s of paused time.
     assert!(fake.read_count.get() > 400, "{}", fake.read_count.get());
 }
+
+mod verify;

@@ -1,0 +1,92 @@
+//! The sandbox as the commands use it: `--sandbox` (started inside the run, the profile it
+//! prints read in memory) and `rollback sandbox` (served until interrupted, its profile on stdout
+//! and one stderr line a request).
+
+use std::path::Path;
+
+use clap::Args;
+use tokio::time::Instant;
+
+use crate::config::{self, GlobalArgs, MAX_DURATION, Profile, Section};
+use crate::engine::wait::{self, Stop};
+use crate::error::Error;
+use crate::output;
+use crate::sandbox::{PROFILE, Sandbox, Scenario};
+
+/// `rollback sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port to listen on, on 127.0.0.1 [default: any free port].
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub port: u16,
+    /// The outcome to rehearse: fails (exit 1), slow (5 with a short --timeout), unhealthy
+    /// (rolled back, health Error), auth (4).
+    #[arg(long, value_enum, value_name = "SCENARIO")]
+    pub scenario: Option<Scenario>,
+}
+
+/// `--sandbox`: starts the sandbox and reads its profile. `given` is a connection setting the
+/// user gave, which the sandbox cannot honour.
+pub async fn embedded(
+    global: &GlobalArgs,
+    given: Option<&'static str>,
+    sections: &[Section],
+) -> Result<(Sandbox, Profile), Error> {
+    if let Some(option) = given {
+        return Err(Error::Usage(format!(
+            "--sandbox brings its own endpoint and credentials: drop {option}, or drop --sandbox (ROLLBACK_SANDBOX) to reach a real platform"
+        )));
+    }
+    let sandbox = Sandbox::start(0, global.sandbox_scenario, None)
+        .await
+        .map_err(|e| Error::Usage(format!("cannot start the sandbox on 127.0.0.1: {e}")))?;
+    tracing::info!("sandbox listening on {}", sandbox.origin());
+    // The very profile `rollback sandbox` prints: what works here works pasted.
+    let profile = config::select_profile(
+        &sandbox.config(),
+        Path::new("(the sandbox's profile)"),
+        Some(PROFILE),
+        sections,
+    )?;
+    Ok((sandbox, profile))
+}
+
+/// `rollback sandbox`: serves until Ctrl-C or SIGTERM, then exits 0.
+pub async fn serve(args: &SandboxArgs) -> u8 {
+    let log = Box::new(|method: &str, path: &str, status: u16| {
+        output::stderr_line(&output::one_line(&format!(
+            "sandbox: {method} {path} {status}"
+        )));
+    });
+    let sandbox = match Sandbox::start(args.port, args.scenario, Some(log)).await {
+        Ok(sandbox) => sandbox,
+        Err(e) => {
+            let error = Error::Usage(format!("cannot listen on 127.0.0.1:{}: {e}", args.port));
+            output::stderr_line(&format!("error: {error}"));
+            return error.exit_code();
+        }
+    };
+    // stdout is the config file, whole, so `> sandbox.toml` gives one to use as `--config`.
+    let config = sandbox.config();
+    if let Err(e) = std::io::Write::write_all(&mut std::io::stdout().lock(), config.as_bytes()) {
+        let error = Error::Output(crate::error::Problem::new(format!(
+            "cannot write the profile to stdout: {e}"
+        )));
+        output::stderr_line(&format!("error: {error}"));
+        return error.exit_code();
+    }
+    output::stderr_line(&format!(
+        "sandbox: serving Service Fabric, Cloud Services and ArcGIS on {} (scenario: {}) until Ctrl-C",
+        sandbox.origin(),
+        args.scenario.map_or("none", Scenario::as_str)
+    ));
+    loop {
+        let deadline = Instant::now() + MAX_DURATION;
+        if let Err(Stop::Signal(signal)) =
+            wait::bounded(deadline, std::future::pending::<()>()).await
+        {
+            output::stderr_line(&format!("sandbox: {}; stopped", signal.describe()));
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! The ArcGIS Enterprise Administrator API at `/arcgis`: generateToken (tokens bound to the
+//! referer), the upgrades job (a patch install long done, then our rollback in three steps),
+//! checkRollback with the one patch installed, currentVersion, rollback, and the error envelopes
+//! ArcGIS sends with HTTP 200.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::profile::{ARCGIS_USER, Credentials};
+use super::state::{Pace, Stage, Walk};
+use super::{Now, Reply, Request};
+
+const PATCH: &str = "pat_113_4250";
+const STEPS: [&str; 3] = [
+    "Rolled back the web and portal containers.",
+    "Rolled back the hosting server containers.",
+    "Rolled back the data store containers.",
+];
+
+/// A job message: text, epoch ms, code.
+type Message = (String, i64, i64);
+
+/// The upgrades job.
+enum Job {
+    /// The patch install, long done.
+    Installed,
+    /// Our rollback, from `started` (an instant) with its first message.
+    Rollback {
+        walk: Walk,
+        started: Instant,
+        start_message: Message,
+    },
+}
+
+pub struct Arcgis {
+    pace: Pace,
+    installed_ms: i64,
+    job: Job,
+    /// Tokens given out, with the referer each is bound to and when it expires (epoch ms).
+    tokens: BTreeMap<String, (String, i64)>,
+}
+
+impl Arcgis {
+    pub fn new(pace: Pace, now: Now) -> Self {
+        Self {
+            pace,
+            // The patch went in a day before the sandbox.
+            installed_ms: now.epoch_ms_at(now.instant) - 86_400_000,
+            job: Job::Installed,
+            tokens: BTreeMap::new(),
+        }
+    }
+
+    pub fn handle(&mut self, request: &Request, creds: &Credentials, now: Now) -> Reply {
+        let mut form: BTreeMap<String, String> = BTreeMap::new();
+        let query = request.query.as_deref().unwrap_or_default().as_bytes();
+        let body: &[u8] = if request.method == "POST" {
+            &request.body
+        } else {
+            &[]
+        };
+        for (k, v) in url::form_urlencoded::parse(query).chain(url::form_urlencoded::parse(body)) {
+            form.insert(k.into_owned(), v.into_owned());
+        }
+        if !matches!(form.get("f").map(String::as_str), Some("json" | "pjson")) {
+            // Without f=json ArcGIS answers with its HTML pages.
+            return Reply::new(
+                200,
+                "text/html; charset=utf-8",
+                "<html><head><title>ArcGIS Enterprise</title></head><body>Use f=json.</body></html>",
+            );
+        }
+        let path = request.path.trim_end_matches('/');
+        if path == "/arcgis/sharing/rest/generateToken" {
+            return self.generate_token(&form, creds, now);
+        }
+        let Some(admin) = path.strip_prefix("/arcgis/admin") else {
+            return envelope(400, "Invalid URL", &[]);
+        };
+        let token = form
+            .get("token")
+            .map(String::as_str)
+            .or_else(|| request.bearer("x-esri-authorization"));
+        let Some(token) = token else {
+            return envelope(499, "Token Required", &[]);
+        };
+        let now_ms = now.epoch_ms_at(now.instant);
+        let valid = self.tokens.get(token).is_some_and(|(referer, expires)| {
+            !creds.refused && *expires > now_ms && request.header("referer") == Some(referer)
+        });
+        if !valid {
+            return envelope(498, "Invalid token.", &[]);
+        }
+        match admin {
+            "/system/upgrades" => Reply::json(200, &self.job_document(now)),
+            "/system/upgrades/checkRollback" => self.with_no_job(now, |this| {
+                let updates = if this.patched(now) {
+                    vec![patch()]
+                } else {
+                    Vec::new()
+                };
+                json!({"updates": updates})
+            }),
+            "/system/upgrades/currentVersion" => self.with_no_job(now, |this| {
+                let build = if this.patched(now) { "4250" } else { "4200" };
+                json!({"version": "11.3.0", "build": build})
+            }),
+            "/system/upgrades/rollback" => self.rollback(&form, now),
+            _ => envelope(404, "Not Found", &["The requested resource was not found."]),
+        }
+    }
+
+    fn generate_token(
+        &mut self,
+        form: &BTreeMap<String, String>,
+        creds: &Credentials,
+        now: Now,
+    ) -> Reply {
+        let user = form.get("username").map(String::as_str);
+        let password = form.get("password").map(String::as_str);
+        if user != Some(ARCGIS_USER) || !creds.accepts(&creds.arcgis_password, password) {
+            return envelope(
+                400,
+                "Unable to generate token.",
+                &["Invalid username or password."],
+            );
+        }
+        let referer = match form.get("client").map(String::as_str) {
+            Some("referer") => form.get("referer").cloned().unwrap_or_default(),
+            _ => {
+                return envelope(
+                    400,
+                    "Unable to generate token.",
+                    &["'client' must be referer."],
+                );
+            }
+        };
+        let minutes: i64 = form
+            .get("expiration")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(60)
+            .clamp(1, 20_160);
+        let expires = now.epoch_ms_at(now.instant) + minutes * 60_000;
+        let token: String = std::iter::repeat_with(fastrand::alphanumeric)
+            .take(64)
+            .collect();
+        self.tokens.insert(token.clone(), (referer, expires));
+        Reply::json(
+            200,
+            &json!({"token": token, "expires": expires, "ssl": false}),
+        )
+    }
+
+    /// Whether the patch is still installed.
+    fn patched(&mut self, now: Now) -> bool {
+        match &mut self.job {
+            Job::Installed => true,
+            Job::Rollback { walk, .. } => walk.stage(now.instant) != Stage::Done,
+        }
+    }
+
+    fn running(&mut self, now: Now) -> bool {
+        match &mut self.job {
+            Job::Installed => false,
+            Job::Rollback { walk, .. } => matches!(
+                walk.stage(now.instant),
+                Stage::Processing(_) | Stage::Waiting(_)
+            ),
+        }
+    }
+
+    /// A child resource of upgrades: unavailable while a job runs.
+    fn with_no_job(&mut self, now: Now, answer: impl FnOnce(&mut Self) -> Value) -> Reply {
+        if self.running(now) {
+            return admin_error(
+                409,
+                "An upgrade job is in progress: the resource is unavailable until it ends.",
+            );
+        }
+        Reply::json(200, &answer(self))
+    }
+
+    fn job_document(&mut self, now: Now) -> Value {
+        let (state, code, messages) = match &mut self.job {
+            Job::Installed => (
+                "success",
+                3,
+                vec![(
+                    "Update to 11.3.0.4250 complete.".to_string(),
+                    self.installed_ms,
+                    2030,
+                )],
+            ),
+            Job::Rollback {
+                walk,
+                started,
+                start_message,
+            } => {
+                let stage = walk.stage(now.instant);
+                let done = walk.done(now.instant);
+                let mut messages = vec![start_message.clone()];
+                for (i, text) in STEPS.iter().enumerate().take(done as usize) {
+                    let at = *started + self.pace.per_domain * (i as u32 + 1);
+                    messages.push((text.to_string(), now.epoch_ms_at(at), 2073));
+                }
+                // The job ends when its last step does (or when the failing one would have).
+                let end_ms = now.epoch_ms_at(*started + self.pace.per_domain * done.max(1));
+                let failed_ms = now.epoch_ms_at(*started + self.pace.per_domain * (done + 1));
+                match stage {
+                    Stage::Done => {
+                        messages.push((
+                            "Rollback complete: the deployment is at 11.3.0.4200.".into(),
+                            end_ms,
+                            2074,
+                        ));
+                        ("success", 3, messages)
+                    }
+                    Stage::Failed(d) => {
+                        messages.push((
+                            format!("Rollback failed: the containers of step {} did not start in time (sandbox scenario fails).", d + 1),
+                            failed_ms,
+                            2075,
+                        ));
+                        ("failed", 2, messages)
+                    }
+                    Stage::Processing(_) | Stage::Waiting(_) => ("in_progress", 1, messages),
+                }
+            }
+        };
+        let messages: Vec<Value> = messages
+            .into_iter()
+            .map(|(message, when, code)| json!({"message": message, "when": when, "code": code}))
+            .collect();
+        json!({"status": {"state": state, "code": code, "messages": messages}})
+    }
+
+    fn rollback(&mut self, form: &BTreeMap<String, String>, now: Now) -> Reply {
+        if self.running(now) {
+            return admin_error(409, "An upgrade job is in progress.");
+        }
+        let id = form
+            .get("versionManifest")
+            .and_then(|m| serde_json::from_str::<Value>(m).ok())
+            .and_then(|m| m.get("id").and_then(Value::as_str).map(str::to_string));
+        if form.get("rollbackSettings").is_none() {
+            return admin_error(400, "rollbackSettings is required.");
+        }
+        match id {
+            Some(id) if id == PATCH && self.patched(now) => {}
+            Some(id) => {
+                return admin_error(400, &format!("{id} is not available for rollback."));
+            }
+            None => return admin_error(400, "versionManifest must be a JSON object with an id."),
+        }
+        let start_message = (
+            "Starting the rollback process from 11.3.0.4250 to 11.3.0.4200.".to_string(),
+            now.epoch_ms_at(now.instant),
+            2072,
+        );
+        self.job = Job::Rollback {
+            walk: Walk::new(STEPS.len() as u32, 0, false, self.pace, now.instant),
+            started: now.instant,
+            start_message,
+        };
+        Reply::json(200, &self.job_document(now))
+    }
+}
+
+/// The one patch checkRollback offers.
+fn patch() -> Value {
+    json!({
+        "id": PATCH, "name": "ArcGIS Enterprise on Kubernetes 11.3 Patch 1", "version": "11.3.0",
+        "build": "4250", "updateType": "patch", "previousVersion": "11.3.0.4200",
+        "previousBuild": "4200", "released": 1_730_000_000_000_i64,
+        "description": "Security and stability fixes for 11.3."
+    })
+}
+
+/// The sharing/services error envelope, sent with HTTP 200.
+fn envelope(code: i64, message: &str, details: &[&str]) -> Reply {
+    Reply::json(
+        200,
+        &json!({"error": {"code": code, "message": message, "details": details}}),
+    )
+}
+
+/// The admin operation error envelope, sent with HTTP 200.
+fn admin_error(code: i64, message: &str) -> Reply {
+    Reply::json(
+        200,
+        &json!({"status": "error", "messages": [message], "code": code}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_job_tells_the_rollback_step_by_step() {
+        let t0 = Now::current();
+        let pace = Pace {
+            per_domain: Duration::from_secs(1),
+            fail_at: None,
+        };
+        let mut org = Arcgis::new(pace, t0);
+        assert_eq!(org.job_document(t0)["status"]["state"], "success");
+        let form = BTreeMap::from([
+            (
+                "versionManifest".to_string(),
+                format!(r#"{{"id":"{PATCH}"}}"#),
+            ),
+            ("rollbackSettings".to_string(), "{}".to_string()),
+        ]);
+        org.rollback(&form, t0);
+        let at = |s: u64| Now {
+            instant: t0.instant + Duration::from_secs(s),
+            wall: t0.wall + Duration::from_secs(s),
+        };
+        let doc = org.job_document(at(1));
+        assert_eq!(doc["status"]["state"], "in_progress");
+        assert_eq!(doc["status"]["messages"][0]["code"], 2072);
+        assert_eq!(doc["status"]["messages"].as_array().unwrap().len(), 2);
+        let doc = org.job_document(at(4));
+        assert_eq!(doc["status"]["state"], "success");
+        assert_eq!(doc["status"]["messages"][4]["code"], 2074);
+        assert!(!org.patched(at(4)), "the patch is gone");
+        let again = org.rollback(&form, at(5));
+        assert!(String::from_utf8_lossy(&again.body).contains("not available"));
+    }
+}
