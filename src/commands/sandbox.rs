@@ -17,10 +17,9 @@ use crate::sandbox::{PROFILE, Sandbox, Scenario};
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Port to listen on, on 127.0.0.1 [default: any free port].
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_name = "N")]
     pub port: u16,
-    /// The outcome to rehearse: fails (exit 1), slow (5 with a short --timeout), unhealthy
-    /// (rolled back, health Error), auth (4).
+    /// The outcome to rehearse [default: none, every rollback succeeds].
     #[arg(long, value_enum, value_name = "SCENARIO")]
     pub scenario: Option<Scenario>,
 }

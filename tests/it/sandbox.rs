@@ -535,3 +535,18 @@ fn the_credentials_never_show_and_go_with_the_sandbox() {
         "the credential files are removed"
     );
 }
+
+#[test]
+fn a_port_in_use_is_a_clear_usage_error() {
+    let served = Served::start(&[]);
+    let port = served.origin.rsplit(':').next().unwrap();
+    let run = run(&["sandbox", "--port", port], &[]);
+    expect(&run, 2);
+    assert_eq!(run.stdout, "", "no profile for a sandbox that does not run");
+    assert!(
+        run.stderr
+            .starts_with(&format!("error: cannot listen on 127.0.0.1:{port}: ")),
+        "{}",
+        run.stderr
+    );
+}
