@@ -161,11 +161,11 @@ fn arcgis_targets_start_and_status() {
     let targets = served.run(&["arcgis", "targets"]);
     expect(&targets, 0);
     assert!(
-        targets.stdout.contains("pat_113_4250"),
+        targets.stdout.contains("pat_113_4230"),
         "{}",
         targets.stdout
     );
-    assert!(targets.stdout.contains("11.3.0.4250"), "{}", targets.stdout);
+    assert!(targets.stdout.contains("11.3.0.4230"), "{}", targets.stdout);
     let start = served.run(&["--json", "arcgis", "start", "--to", "previous", "--yes"]);
     expect(&start, 0);
     let doc = start.json();
@@ -174,7 +174,7 @@ fn arcgis_targets_start_and_status() {
     assert!(
         start
             .stderr
-            .contains("Starting the rollback process from 11.3.0.4250 to 11.3.0.4200."),
+            .contains("Starting the rollback process from 11.3.0.4250 to 11.3.0.4230."),
         "{}",
         start.stderr
     );
