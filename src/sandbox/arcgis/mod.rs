@@ -296,41 +296,4 @@ fn admin_error(code: i64, message: &str) -> Reply {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[test]
-    fn the_job_tells_the_rollback_step_by_step() {
-        let t0 = Now::current();
-        let pace = Pace {
-            per_domain: Duration::from_secs(1),
-            fail_at: None,
-        };
-        let mut org = Arcgis::new(pace, t0);
-        assert_eq!(org.job_document(t0)["status"]["state"], "success");
-        let form = BTreeMap::from([
-            (
-                "versionManifest".to_string(),
-                format!(r#"{{"id":"{PATCH}"}}"#),
-            ),
-            ("rollbackSettings".to_string(), "{}".to_string()),
-        ]);
-        org.rollback(&form, t0);
-        let at = |s: u64| Now {
-            instant: t0.instant + Duration::from_secs(s),
-            wall: t0.wall + Duration::from_secs(s),
-        };
-        let doc = org.job_document(at(1));
-        assert_eq!(doc["status"]["state"], "in_progress");
-        assert_eq!(doc["status"]["messages"][0]["code"], 2072);
-        assert_eq!(doc["status"]["messages"].as_array().unwrap().len(), 2);
-        let doc = org.job_document(at(4));
-        assert_eq!(doc["status"]["state"], "success");
-        assert_eq!(doc["status"]["messages"][4]["code"], 2074);
-        assert!(!org.patched(at(4)), "the patch is gone");
-        let again = org.rollback(&form, at(5));
-        assert!(String::from_utf8_lossy(&again.body).contains("not available"));
-    }
-}
+mod tests;
