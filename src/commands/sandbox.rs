@@ -38,7 +38,7 @@ pub async fn embedded(
     }
     let sandbox = Sandbox::start(0, global.sandbox_scenario, None)
         .await
-        .map_err(|e| Error::Usage(format!("cannot start the sandbox on 127.0.0.1: {e}")))?;
+        .map_err(|e| Error::Usage(format!("cannot start the sandbox: {e}")))?;
     tracing::info!("sandbox listening on {}", sandbox.origin());
     // The very profile `rollback sandbox` prints: what works here works pasted.
     let profile = config::select_profile(
@@ -60,7 +60,7 @@ pub async fn serve(args: &SandboxArgs) -> u8 {
     let sandbox = match Sandbox::start(args.port, args.scenario, Some(log)).await {
         Ok(sandbox) => sandbox,
         Err(e) => {
-            let error = Error::Usage(format!("cannot listen on 127.0.0.1:{}: {e}", args.port));
+            let error = Error::Usage(format!("cannot start the sandbox: {e}"));
             output::stderr_line(&format!("error: {error}"));
             return error.exit_code();
         }

@@ -149,7 +149,11 @@ impl Sandbox {
         scenario: Option<Scenario>,
         log: Option<Log>,
     ) -> std::io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .await
+            .map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot listen on 127.0.0.1:{port}: {e}"))
+            })?;
         let addr = listener.local_addr()?;
         let credentials = Credentials::create(scenario == Some(Scenario::Auth))?;
         let world = World::new(scenario, credentials.clone(), Now::current());

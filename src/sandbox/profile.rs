@@ -33,7 +33,15 @@ impl Credentials {
             std::process::id(),
             random(12)
         ));
-        create_private_dir(&dir)?;
+        create_private_dir(&dir).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create its credentials directory {}: {e}",
+                    dir.display()
+                ),
+            )
+        })?;
         let credentials = Self {
             sf_token: format!("sandbox-sf-{}", random(32)),
             cloudsvc_token: format!("sandbox-cloudsvc-{}", random(32)),

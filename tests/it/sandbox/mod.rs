@@ -279,8 +279,9 @@ fn a_port_in_use_is_a_clear_usage_error() {
     expect(&run, 2);
     assert_eq!(run.stdout, "", "no profile for a sandbox that does not run");
     assert!(
-        run.stderr
-            .starts_with(&format!("error: cannot listen on 127.0.0.1:{port}: ")),
+        run.stderr.starts_with(&format!(
+            "error: cannot start the sandbox: cannot listen on 127.0.0.1:{port}: "
+        )),
         "{}",
         run.stderr
     );
