@@ -41,12 +41,17 @@ pub async fn embedded(
         .map_err(|e| Error::Usage(format!("cannot start the sandbox: {e}")))?;
     tracing::info!("sandbox listening on {}", sandbox.origin());
     // The very profile `rollback sandbox` prints: what works here works pasted.
-    let profile = config::select_profile(
+    let mut profile = config::select_profile(
         &sandbox.config(),
         Path::new("(the sandbox's profile)"),
         Some(PROFILE),
         sections,
     )?;
+    if global.profile.is_some() || global.config.is_some() {
+        profile.warnings.push(
+            "--sandbox uses its own profile: --profile and --config (ROLLBACK_PROFILE, ROLLBACK_CONFIG) are not read".into(),
+        );
+    }
     Ok((sandbox, profile))
 }
 

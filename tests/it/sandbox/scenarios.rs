@@ -120,6 +120,18 @@ fn connection_options_are_refused_with_the_sandbox() {
         "{}",
         token.stderr
     );
+    let profile = run_env_scenario_none(
+        &[("ROLLBACK_PROFILE", "prod")],
+        &["sf", "cluster", "status"],
+    );
+    expect(&profile, 0);
+    assert!(
+        profile
+            .stderr
+            .contains("--sandbox uses its own profile: --profile and --config"),
+        "{}",
+        profile.stderr
+    );
     // Choosing another deployment is no connection option.
     let staging = sandboxed(&["--json", "cloudsvc", "--slot", "staging", "status"]);
     expect(&staging, 0);
