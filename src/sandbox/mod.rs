@@ -8,6 +8,7 @@
 mod arcgis;
 mod clock;
 mod cloudsvc;
+mod credentials;
 mod profile;
 mod scenario;
 mod serve;
@@ -25,7 +26,7 @@ pub use clock::Now;
 pub use profile::PROFILE;
 pub use scenario::Scenario;
 
-use profile::Credentials;
+use credentials::Credentials;
 
 /// What the sandbox tells about each request it answered: method, path, status.
 pub type Log = Box<dyn Fn(&str, &str, u16) + Send + Sync>;

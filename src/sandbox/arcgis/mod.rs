@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::profile::{ARCGIS_USER, Credentials};
+use super::credentials::{ARCGIS_USER, Credentials};
 use super::state::{Pace, Stage, Walk};
 use super::{Now, Reply, Request};
 

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::clock::iso;
-use super::profile::Credentials;
+use super::credentials::Credentials;
 use super::state::{Pace, Stage, Walk};
 use super::{Now, Reply, Request};
 
