@@ -137,3 +137,25 @@ fn connection_options_are_refused_with_the_sandbox() {
     expect(&staging, 0);
     assert_eq!(staging.json()["platform_state"], "Manual/Before/UD1");
 }
+
+#[test]
+fn a_scenario_without_the_sandbox_reaches_nothing() {
+    let run = super::served::run(
+        &[
+            "sf",
+            "cluster",
+            "start",
+            "--yes",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ],
+        &[("ROLLBACK_SANDBOX_SCENARIO", "fails")],
+    );
+    expect(&run, 2);
+    assert!(
+        run.stderr
+            .contains("--sandbox-scenario (ROLLBACK_SANDBOX_SCENARIO) needs --sandbox"),
+        "{}",
+        run.stderr
+    );
+}
