@@ -134,6 +134,13 @@ async fn execute<P: Platform>(
 ) -> Result<(), Error> {
     // Under --sandbox the sandbox's own profile replaces the config file's; the sandbox lives
     // until the run ends.
+    if global_args.sandbox_scenario.is_some() && !global_args.sandbox {
+        // A rehearsal must never reach a real platform by mistake.
+        return Err(Error::Usage(
+            "--sandbox-scenario (ROLLBACK_SANDBOX_SCENARIO) needs --sandbox (ROLLBACK_SANDBOX=1)"
+                .into(),
+        ));
+    }
     let (_sandbox, profile) = if global_args.sandbox {
         let (sandbox, profile) =
             sandbox::embedded(global_args, P::connection_given(args), sections).await?;

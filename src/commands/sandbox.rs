@@ -17,10 +17,9 @@ use crate::sandbox::{PROFILE, Sandbox, Scenario};
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Port to listen on, on 127.0.0.1 [default: any free port].
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_name = "N")]
     pub port: u16,
-    /// The outcome to rehearse: fails (exit 1), slow (5 with a short --timeout), unhealthy
-    /// (rolled back, health Error), auth (4).
+    /// The outcome to rehearse [default: none, every rollback succeeds].
     #[arg(long, value_enum, value_name = "SCENARIO")]
     pub scenario: Option<Scenario>,
 }
@@ -39,15 +38,20 @@ pub async fn embedded(
     }
     let sandbox = Sandbox::start(0, global.sandbox_scenario, None)
         .await
-        .map_err(|e| Error::Usage(format!("cannot start the sandbox on 127.0.0.1: {e}")))?;
+        .map_err(|e| Error::Usage(format!("cannot start the sandbox: {e}")))?;
     tracing::info!("sandbox listening on {}", sandbox.origin());
     // The very profile `rollback sandbox` prints: what works here works pasted.
-    let profile = config::select_profile(
+    let mut profile = config::select_profile(
         &sandbox.config(),
         Path::new("(the sandbox's profile)"),
         Some(PROFILE),
         sections,
     )?;
+    if global.profile.is_some() || global.config.is_some() {
+        profile.warnings.push(
+            "--sandbox uses its own profile: --profile and --config (ROLLBACK_PROFILE, ROLLBACK_CONFIG) are not read".into(),
+        );
+    }
     Ok((sandbox, profile))
 }
 
@@ -61,7 +65,7 @@ pub async fn serve(args: &SandboxArgs) -> u8 {
     let sandbox = match Sandbox::start(args.port, args.scenario, Some(log)).await {
         Ok(sandbox) => sandbox,
         Err(e) => {
-            let error = Error::Usage(format!("cannot listen on 127.0.0.1:{}: {e}", args.port));
+            let error = Error::Usage(format!("cannot start the sandbox: {e}"));
             output::stderr_line(&format!("error: {error}"));
             return error.exit_code();
         }

@@ -8,6 +8,7 @@
 mod arcgis;
 mod clock;
 mod cloudsvc;
+mod credentials;
 mod profile;
 mod scenario;
 mod serve;
@@ -25,7 +26,7 @@ pub use clock::Now;
 pub use profile::PROFILE;
 pub use scenario::Scenario;
 
-use profile::Credentials;
+use credentials::Credentials;
 
 /// What the sandbox tells about each request it answered: method, path, status.
 pub type Log = Box<dyn Fn(&str, &str, u16) + Send + Sync>;
@@ -149,7 +150,11 @@ impl Sandbox {
         scenario: Option<Scenario>,
         log: Option<Log>,
     ) -> std::io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .await
+            .map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot listen on 127.0.0.1:{port}: {e}"))
+            })?;
         let addr = listener.local_addr()?;
         let credentials = Credentials::create(scenario == Some(Scenario::Auth))?;
         let world = World::new(scenario, credentials.clone(), Now::current());

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::profile::Credentials;
+use super::credentials::Credentials;
 use super::state::{Pace, Stage, Walk, WalkRefused};
 use super::{Now, Reply, Request};
 use documents::{element, error, request_id};

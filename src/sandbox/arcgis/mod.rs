@@ -1,18 +1,19 @@
 //! The ArcGIS Enterprise Administrator API at `/arcgis`: generateToken (tokens bound to the
-//! referer), the upgrades job (a patch install long done, then our rollback in three steps),
-//! checkRollback with the one patch installed, currentVersion, rollback, and the error envelopes
-//! ArcGIS sends with HTTP 200.
+//! referer), the upgrades job (the install of Patch 2 long done, then our rollback in three
+//! steps), checkRollback offering the version to return to (Patch 1), currentVersion, rollback,
+//! and the error envelopes ArcGIS sends with HTTP 200.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::profile::{ARCGIS_USER, Credentials};
+use super::credentials::{ARCGIS_USER, Credentials};
 use super::state::{Pace, Stage, Walk};
 use super::{Now, Reply, Request};
 
-const PATCH: &str = "pat_113_4250";
+/// The version a rollback returns to (as the docs' example: the id names the version to go to).
+const PATCH: &str = "pat_113_4230";
 const STEPS: [&str; 3] = [
     "Rolled back the web and portal containers.",
     "Rolled back the hosting server containers.",
@@ -104,7 +105,7 @@ impl Arcgis {
                 json!({"updates": updates})
             }),
             "/system/upgrades/currentVersion" => self.with_no_job(now, |this| {
-                let build = if this.patched(now) { "4250" } else { "4200" };
+                let build = if this.patched(now) { "4250" } else { "4230" };
                 json!({"version": "11.3.0", "build": build})
             }),
             "/system/upgrades/rollback" => self.rollback(&form, now),
@@ -211,7 +212,7 @@ impl Arcgis {
                 match stage {
                     Stage::Done => {
                         messages.push((
-                            "Rollback complete: the deployment is at 11.3.0.4200.".into(),
+                            "Rollback complete: the deployment is at 11.3.0.4230.".into(),
                             end_ms,
                             2074,
                         ));
@@ -255,7 +256,7 @@ impl Arcgis {
             None => return admin_error(400, "versionManifest must be a JSON object with an id."),
         }
         let start_message = (
-            "Starting the rollback process from 11.3.0.4250 to 11.3.0.4200.".to_string(),
+            "Starting the rollback process from 11.3.0.4250 to 11.3.0.4230.".to_string(),
             now.epoch_ms_at(now.instant),
             2072,
         );
@@ -268,11 +269,11 @@ impl Arcgis {
     }
 }
 
-/// The one patch checkRollback offers.
+/// The one version checkRollback offers: Patch 1, under the installed Patch 2.
 fn patch() -> Value {
     json!({
         "id": PATCH, "name": "ArcGIS Enterprise on Kubernetes 11.3 Patch 1", "version": "11.3.0",
-        "build": "4250", "updateType": "patch", "previousVersion": "11.3.0.4200",
+        "build": "4230", "updateType": "patch", "previousVersion": "11.3.0.4200",
         "previousBuild": "4200", "released": 1_730_000_000_000_i64,
         "description": "Security and stability fixes for 11.3."
     })
@@ -295,41 +296,4 @@ fn admin_error(code: i64, message: &str) -> Reply {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[test]
-    fn the_job_tells_the_rollback_step_by_step() {
-        let t0 = Now::current();
-        let pace = Pace {
-            per_domain: Duration::from_secs(1),
-            fail_at: None,
-        };
-        let mut org = Arcgis::new(pace, t0);
-        assert_eq!(org.job_document(t0)["status"]["state"], "success");
-        let form = BTreeMap::from([
-            (
-                "versionManifest".to_string(),
-                format!(r#"{{"id":"{PATCH}"}}"#),
-            ),
-            ("rollbackSettings".to_string(), "{}".to_string()),
-        ]);
-        org.rollback(&form, t0);
-        let at = |s: u64| Now {
-            instant: t0.instant + Duration::from_secs(s),
-            wall: t0.wall + Duration::from_secs(s),
-        };
-        let doc = org.job_document(at(1));
-        assert_eq!(doc["status"]["state"], "in_progress");
-        assert_eq!(doc["status"]["messages"][0]["code"], 2072);
-        assert_eq!(doc["status"]["messages"].as_array().unwrap().len(), 2);
-        let doc = org.job_document(at(4));
-        assert_eq!(doc["status"]["state"], "success");
-        assert_eq!(doc["status"]["messages"][4]["code"], 2074);
-        assert!(!org.patched(at(4)), "the patch is gone");
-        let again = org.rollback(&form, at(5));
-        assert!(String::from_utf8_lossy(&again.body).contains("not available"));
-    }
-}
+mod tests;

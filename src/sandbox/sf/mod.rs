@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::clock::iso;
-use super::profile::Credentials;
+use super::credentials::Credentials;
 use super::state::{Pace, Stage, Walk};
 use super::{Now, Reply, Request};
 
@@ -348,66 +348,4 @@ fn error(status: u16, code: &str, message: &str) -> Reply {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    fn pace() -> Pace {
-        Pace {
-            per_domain: Duration::from_secs(1),
-            fail_at: None,
-        }
-    }
-
-    #[test]
-    fn an_application_rolls_back_once_through_three_domains() {
-        let t0 = Now::current();
-        let mut app = Target::new("2.0.0", "1.0.0", t0);
-        assert_eq!(app.progress(t0)["UpgradeState"], "RollingForwardInProgress");
-        assert!(app.rollback(pace(), t0));
-        let later = |s: u64| Now {
-            instant: t0.instant + Duration::from_secs(s),
-            wall: t0.wall + Duration::from_secs(s),
-        };
-        let doc = app.progress(later(1));
-        assert_eq!(doc["UpgradeState"], "RollingBackInProgress");
-        assert_eq!(doc["UpgradeDomains"][0]["State"], "Completed");
-        assert_eq!(doc["UpgradeDomains"][1]["State"], "InProgress");
-        assert_eq!(doc["NextUpgradeDomain"], "UD2");
-        assert_eq!(doc["FailureReason"], "Interrupted");
-        assert_eq!(app.version(later(1)), "2.0.0");
-        assert_eq!(
-            app.progress(later(3))["UpgradeState"],
-            "RollingBackCompleted"
-        );
-        assert_eq!(app.version(later(3)), "1.0.0");
-        assert!(
-            !app.rollback(pace(), later(4)),
-            "a second rollback is refused"
-        );
-    }
-
-    #[test]
-    fn a_failing_rollback_ends_failed_with_details() {
-        let t0 = Now::current();
-        let mut cluster = Target::new("10.1", "10.0", t0);
-        let failing = Pace {
-            fail_at: Some(1),
-            ..pace()
-        };
-        assert!(cluster.rollback(failing, t0));
-        let at = Now {
-            instant: t0.instant + Duration::from_secs(5),
-            wall: t0.wall,
-        };
-        let doc = cluster.progress(at);
-        assert_eq!(doc["UpgradeState"], "Failed");
-        assert!(
-            doc["UpgradeStatusDetails"]
-                .as_str()
-                .unwrap()
-                .contains("UD1")
-        );
-    }
-}
+mod tests;
