@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorDoc};
 use crate::http::RequestRecord;
-use crate::platforms::{Health, HealthState, Phase, Snapshot};
+use crate::platforms::{Health, HealthState, Phase, Progress, Snapshot};
 
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,6 +38,10 @@ pub struct Report {
     pub from_version: Option<String>,
     pub to_version: Option<String>,
     pub operation_id: Option<String>,
+    /// Why the upgrade failed or was rolled back, in one line, when the platform says.
+    pub reason: Option<String>,
+    /// Upgrade domains done out of all, from the latest reading; `null` without domains.
+    pub progress: Option<Progress>,
     pub started_at: String,
     pub finished_at: String,
     pub elapsed_ms: u64,
@@ -121,6 +125,8 @@ impl Report {
             from_version: None,
             to_version: None,
             operation_id: None,
+            reason: None,
+            progress: None,
             started_at: now_rfc3339(),
             finished_at: String::new(),
             elapsed_ms: 0,
@@ -182,6 +188,10 @@ impl Report {
             self.from_version.clone_from(&snapshot.from_version);
         }
         self.detail = snapshot.detail.clone();
+        if snapshot.reason.is_some() {
+            self.reason.clone_from(&snapshot.reason);
+        }
+        self.progress.clone_from(&snapshot.domains);
         self.next_command.clone_from(&snapshot.next_command);
         self.summary = Some(snapshot.progress.clone());
         publish(self);
@@ -297,6 +307,8 @@ mod tests {
             next_step: None,
             next_command: None,
             events: Vec::new(),
+            domains: None,
+            reason: None,
         });
         report.sent = Sent::Running;
         let record = RequestRecord {

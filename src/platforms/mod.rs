@@ -78,6 +78,21 @@ pub struct Snapshot {
     pub next_command: Option<Vec<String>>,
     /// Platform messages to show once each, in order (job messages).
     pub events: Vec<String>,
+    /// How far through its upgrade domains the upgrade or rollback is (the result's
+    /// `progress`); `None` where the platform has no domains.
+    pub domains: Option<Progress>,
+    /// One line on why the upgrade failed or was rolled back, when the platform says (the
+    /// result's `reason`).
+    pub reason: Option<String>,
+}
+
+/// The result's `progress`: upgrade domains done out of all, and the one being worked on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub domains_done: u32,
+    pub domains_total: u32,
+    /// The upgrade domain being upgraded or rolled back now, by the platform's name for it.
+    pub current: Option<String>,
 }
 
 /// A health verdict's state: the result's `health.state`.

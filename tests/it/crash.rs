@@ -83,7 +83,7 @@ fn assert_crash_doc(doc: &Value, uri: &str) {
             "schema_version": 1, "platform": "sf-app", "target": "myapp~app1", "action": "start",
             "outcome": "error", "exit_code": 1, "phase": "rolling_back",
             "platform_state": "RollingBackInProgress", "from_version": "2.0.0", "to_version": null,
-            "operation_id": null, "dry_run": false,
+            "operation_id": null, "reason": null, "progress": null, "dry_run": false,
             "requests": [{
                 "method": "POST",
                 "url": format!("{uri}{APP_ROLLBACK}?api-version=6.0"),

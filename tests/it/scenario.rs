@@ -511,7 +511,8 @@ pub fn doc(fields: Value) -> Value {
     let mut doc = json!({
         "schema_version": 1, "platform": null, "target": null, "action": null,
         "outcome": "status", "exit_code": 0, "phase": "unknown", "platform_state": null,
-        "from_version": null, "to_version": null, "operation_id": null, "dry_run": false,
+        "from_version": null, "to_version": null, "operation_id": null, "reason": null,
+        "progress": null, "dry_run": false,
         "requests": [], "error": null, "health": null, "detail": null,
     });
     merge(&mut doc, fields);

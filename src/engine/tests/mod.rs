@@ -41,6 +41,8 @@ fn snapshot(phase: Phase, state: &str, moving: bool) -> Snapshot {
         next_step: None,
         next_command: None,
         events: Vec::new(),
+        domains: None,
+        reason: None,
     }
 }
 

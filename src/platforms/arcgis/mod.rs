@@ -175,6 +175,8 @@ impl ArcgisTarget {
             next_step: None,
             next_command: None,
             events,
+            domains: None,
+            reason: None,
         }
     }
 
@@ -195,6 +197,8 @@ impl ArcgisTarget {
             next_step: None,
             next_command: None,
             events: Vec::new(),
+            domains: None,
+            reason: None,
         }
     }
 

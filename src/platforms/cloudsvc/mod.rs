@@ -112,6 +112,8 @@ impl CloudsvcTarget {
             next_step: None,
             next_command: None,
             events: Vec::new(),
+            domains: None,
+            reason: None,
         };
         let Some(upgrade) = &d.upgrade_status else {
             if self.tracking.accepted && !self.walk_only() {
@@ -216,6 +218,8 @@ impl CloudsvcTarget {
             next_step: None,
             next_command: None,
             events: Vec::new(),
+            domains: None,
+            reason: None,
         };
         match state.as_str() {
             "InProgress" => {}

@@ -134,6 +134,8 @@ fn snapshot(response: &Response) -> Result<Snapshot, Error> {
         next_step: None,
         next_command: None,
         events: Vec::new(),
+        domains: None,
+        reason: None,
     })
 }
 
