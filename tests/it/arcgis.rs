@@ -27,22 +27,6 @@ fn rollbacks(out: &Outcome) -> usize {
         .count()
 }
 
-/// The result's record of the rollback to `id`, and the body sent.
-fn rollback_sent(id: &str) -> (Value, String) {
-    let body = format!(
-        "versionManifest=%7B%22id%22%3A%22{id}%22%7D&rollbackSettings=%7B%7D&f=json&token=tok-MARKER-1"
-    );
-    let record = json!([{
-        "method": "POST", "url": format!("SERVER{ROLLBACK}"),
-        "headers": {
-            "User-Agent": format!("rollback/{VERSION}"), "X-Esri-Authorization": "Bearer <redacted>",
-            "Content-Type": "application/x-www-form-urlencoded", "Content-Length": body.len().to_string(),
-        },
-        "body": body.replace("token=tok-MARKER-1", "token=<redacted>"),
-    }]);
-    (record, body)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn targets_lists_the_options() {
     let out = Scenario::arcgis(installed()).args(["targets"]).run().await;

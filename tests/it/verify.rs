@@ -2,6 +2,8 @@
 //! `health.state` ok) or the bound passes (exit 7 naming the unhealthy entity), on every
 //! platform; a health read that fails is unknown, read again, and never a success.
 
+mod arcgis;
+
 use serde_json::{Value, json};
 
 use crate::scenario::Scenario;
@@ -233,21 +235,4 @@ async fn cloudsvc_a_failed_role_instance_is_exit_7_naming_it() {
         "details": ["role instance Web_IN_0 is FailedStartingRole"],
     });
     out.doc(expected);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn arcgis_without_a_health_signal_is_unknown_with_a_note_not_a_failure() {
-    use crate::scenario::arcgis::{DONE, MIDWAY, STARTED, installed, job};
-    let out = Scenario::arcgis([
-        installed(),
-        job("in_progress", 1, &[STARTED]),
-        job("success", 3, &[STARTED, MIDWAY, DONE]),
-    ])
-    .args(["start", "--to", "previous", "--json", "--verify"])
-    .run()
-    .await;
-    out.code(0).stderr_contains(
-        "health: unknown (ArcGIS Enterprise on Kubernetes: no health signal is read yet",
-    );
-    assert_eq!(out.json()["health"]["state"], "unknown");
 }

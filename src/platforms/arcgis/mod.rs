@@ -1,12 +1,14 @@
 //! ArcGIS Enterprise on Kubernetes: one deployment's patch rollback. [`ArcgisTarget`] judges the
 //! upgrades job into a [`Snapshot`] (its phase, whether it is our rollback) and implements
 //! [`Rollback`]. The requests, tokens and error envelopes are [`client`]'s, the documents'
-//! models [`model`]'s, which job messages are new [`events`]'s, and `--to` [`choice`]'s.
+//! models [`model`]'s, which job messages are new [`events`]'s, `--to` [`choice`]'s, and
+//! `--verify` [`health`]'s.
 
 pub mod args;
 mod choice;
 mod client;
 mod events;
+mod health;
 mod model;
 mod open;
 mod profile;
@@ -22,7 +24,7 @@ pub use client::{ArcgisClient, Login};
 pub use model::RollbackOption;
 pub use open::Arcgis;
 
-use super::{Decision, Health, HealthState, Listing, Phase, Prompt, Rollback, Snapshot};
+use super::{Decision, Health, Listing, Phase, Prompt, Rollback, Snapshot};
 use crate::error::{Error, Problem};
 use crate::http::{Delivery, Field, Request, RequestRecord, Response};
 use choice::choose;
@@ -60,6 +62,7 @@ pub struct ArcgisTarget {
     pub client: ArcgisClient,
     pub to: Option<Choice>,
     tracking: Tracking,
+    verifying: health::Verifying,
 }
 
 impl ArcgisTarget {
@@ -69,6 +72,7 @@ impl ArcgisTarget {
             client,
             to,
             tracking: Tracking::default(),
+            verifying: health::Verifying::default(),
         }
     }
 
@@ -403,15 +407,7 @@ impl Rollback for ArcgisTarget {
     }
 
     async fn health(&mut self) -> Result<Health, Error> {
-        // Neither the shape of `currentVersion` nor the 11.2 health check report is known
-        // from the sources (docs/platforms/arcgis.md): say so rather than guess a verdict.
-        Ok(Health {
-            state: HealthState::Unknown,
-            settling: false,
-            details: vec![
-                "ArcGIS Enterprise on Kubernetes: no health signal is read yet; check the deployment in ArcGIS Enterprise Manager".into(),
-            ],
-        })
+        self.read_health().await
     }
 
     async fn settled_version(&mut self) -> Option<String> {

@@ -5,11 +5,15 @@ use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
 
 use super::{Answers, Scenario};
+use crate::common::VERSION;
 
 pub const UP: &str = "/arcgis/admin/system/upgrades";
 pub const CHECK: &str = "/arcgis/admin/system/upgrades/checkRollback";
 pub const ROLLBACK: &str = "/arcgis/admin/system/upgrades/rollback";
 pub const GENERATE: &str = "/arcgis/sharing/rest/generateToken";
+pub const CURRENT: &str = "/arcgis/admin/system/upgrades/currentVersion";
+pub const HEALTH_RUN: &str = "/arcgis/admin/healthCheck/run";
+pub const REPORT: &str = "/arcgis/admin/healthCheck/reports/vegcl1xm6u";
 pub const TOKEN_ENV: (&str, &str) = ("ROLLBACK_ARCGIS_TOKEN", "tok-MARKER-1");
 
 /// A job message: (text, when, code).
@@ -87,4 +91,53 @@ pub fn rollback_requests(polls: usize) -> Vec<String> {
 
 pub fn ok(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
+}
+
+/// The result's record of the rollback to `id`, and the body sent.
+pub fn rollback_sent(id: &str) -> (Value, String) {
+    let body = format!(
+        "versionManifest=%7B%22id%22%3A%22{id}%22%7D&rollbackSettings=%7B%7D&f=json&token=tok-MARKER-1"
+    );
+    let record = json!([{
+        "method": "POST", "url": format!("SERVER{ROLLBACK}"),
+        "headers": {
+            "User-Agent": format!("rollback/{VERSION}"), "X-Esri-Authorization": "Bearer <redacted>",
+            "Content-Type": "application/x-www-form-urlencoded", "Content-Length": body.len().to_string(),
+        },
+        "body": body.replace("token=tok-MARKER-1", "token=<redacted>"),
+    }]);
+    (record, body)
+}
+
+/// currentVersion after a rollback to `version`.`build` (the version object's fields).
+pub fn current(version: &str, build: &str) -> Value {
+    json!({"version": version, "build": build, "name": "Security patch 2", "id": format!("pat_345432_{build}")})
+}
+
+/// A synchronous health check run: it answers where its report is (the shape is not
+/// documented: "a portion of a URL" to append to the health check resource).
+pub fn health_run() -> Value {
+    json!({"status": "success", "reportUrl": "reports/vegcl1xm6u"})
+}
+
+/// A health check report, its critical tests failing as `failing` names them.
+pub fn report(failing: &[&str]) -> Value {
+    let test = |name: &str, description: &str| {
+        let result = if failing.contains(&name) {
+            "fail"
+        } else {
+            "pass"
+        };
+        json!({"severity": "critical", "result": result, "name": name,
+               "description": description, "startTime": 1_699_328_080_631_i64, "id": "HC_112_002"})
+    };
+    json!({
+        "owner": "admin", "runName": "rollback-verify", "runId": "vegcl1xm6u",
+        "result": if failing.is_empty() { "passed" } else { "failed" },
+        "suiteStatus": [{"suiteId": "BSHC-001", "result": if failing.is_empty() { "passed" } else { "failed" },
+            "criticalTestStatus": [
+                test("healthcheck_relationalDatastore", "Relational store health check"),
+                test("healthcheck_objectStore", "Object store health check"),
+            ]}],
+    })
 }

@@ -3,6 +3,7 @@
 //! beyond any calendar and fields of any type, so each field is a [`Loose`] leaf, read as what
 //! it turns out to be rather than refused.
 
+mod health;
 mod job;
 
 use std::time::{Duration, SystemTime};
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use crate::error::{Error, excerpt};
 
+pub(super) use health::{FailedTest, Report, current_version, report_path};
 pub(super) use job::{Job, JobMessage, MAX_MESSAGES, Upgrades};
 
 /// A message's `when` as a key to order messages by: epoch milliseconds, with numbers beyond
