@@ -115,7 +115,7 @@ impl World {
             credentials,
             sf: sf::Sf::new(pace, unhealthy, now),
             cloudsvc: cloudsvc::Cloudsvc::new(pace, unhealthy, now),
-            arcgis: arcgis::Arcgis::new(pace, now),
+            arcgis: arcgis::Arcgis::new(pace, unhealthy, now),
         }
     }
 

@@ -1,7 +1,8 @@
 //! The ArcGIS Enterprise Administrator API at `/arcgis`: generateToken (tokens bound to the
 //! referer), the upgrades job (the install of Patch 2 long done, then our rollback in three
 //! steps), checkRollback offering the version to return to (Patch 1), currentVersion, rollback,
-//! and the error envelopes ArcGIS sends with HTTP 200.
+//! the 11.2 health check (a run and its report: failed under `--scenario unhealthy`), and the
+//! error envelopes ArcGIS sends with HTTP 200.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -41,16 +42,25 @@ pub struct Arcgis {
     job: Job,
     /// Tokens given out, with the referer each is bound to and when it expires (epoch ms).
     tokens: BTreeMap<String, (String, i64)>,
+    /// Whether the health check fails (`--scenario unhealthy`).
+    unhealthy: bool,
+    /// The health check reports by id, the newest [`MAX_REPORTS`] kept.
+    reports: BTreeMap<String, (u64, Value)>,
+    /// Health check runs so far: orders the reports.
+    runs: u64,
 }
 
 impl Arcgis {
-    pub fn new(pace: Pace, now: Now) -> Self {
+    pub fn new(pace: Pace, unhealthy: bool, now: Now) -> Self {
         Self {
             pace,
             // The patch went in a day before the sandbox.
             installed_ms: now.epoch_ms_at(now.instant) - 86_400_000,
             job: Job::Installed,
             tokens: BTreeMap::new(),
+            unhealthy,
+            reports: BTreeMap::new(),
+            runs: 0,
         }
     }
 
@@ -109,7 +119,14 @@ impl Arcgis {
                 json!({"version": "11.3.0", "build": build})
             }),
             "/system/upgrades/rollback" => self.rollback(&form, now),
-            _ => envelope(404, "Not Found", &["The requested resource was not found."]),
+            "/healthCheck/run" => self.run_health_check(&form, now),
+            _ => match admin.strip_prefix("/healthCheck/reports/") {
+                Some(id) => match self.reports.get(id) {
+                    Some((_, report)) => Reply::json(200, report),
+                    None => envelope(404, "Report not found.", &[]),
+                },
+                None => envelope(404, "Not Found", &["The requested resource was not found."]),
+            },
         }
     }
 
@@ -268,6 +285,60 @@ impl Arcgis {
         Reply::json(200, &self.job_document(now))
     }
 }
+
+impl Arcgis {
+    /// `healthCheck/run`, synchronous: the basic suite's report, kept, and where to read it.
+    fn run_health_check(&mut self, form: &BTreeMap<String, String>, now: Now) -> Reply {
+        if form.get("suiteIds").map(String::as_str) != Some(SUITE) {
+            return admin_error(400, &format!("suiteIds must name {SUITE}."));
+        }
+        let Some(name) = form.get("runName").filter(|n| !n.is_empty()) else {
+            return admin_error(400, "runName is required.");
+        };
+        if form.get("async").map(String::as_str) == Some("true") {
+            return admin_error(400, "The sandbox runs health checks synchronously only.");
+        }
+        let id: String = std::iter::repeat_with(fastrand::lowercase)
+            .take(10)
+            .collect();
+        let at = now.epoch_ms_at(now.instant);
+        let failing = self.unhealthy || self.running(now);
+        let test = |name: &str, description: &str, fails: bool| {
+            json!({"severity": "critical", "result": if fails { "fail" } else { "pass" },
+                "name": name, "description": description, "startTime": at, "endTime": at})
+        };
+        let result = if failing { "failed" } else { "passed" };
+        let report = json!({
+            "owner": ARCGIS_USER, "runId": id, "runName": name, "result": result,
+            "startTime": at, "endTime": at,
+            "suiteStatus": [{"suiteId": SUITE, "result": result, "criticalTestStatus": [
+                test("healthcheck_relationalDatastore", "Relational store health check", false),
+                test("healthcheck_objectStore", "Object store health check", failing),
+            ]}],
+        });
+        self.runs += 1;
+        self.reports.insert(id.clone(), (self.runs, report));
+        if self.reports.len() > MAX_REPORTS {
+            let oldest = self
+                .reports
+                .iter()
+                .min_by_key(|(_, (n, _))| *n)
+                .map(|(id, _)| id.clone());
+            if let Some(oldest) = oldest {
+                self.reports.remove(&oldest);
+            }
+        }
+        Reply::json(
+            200,
+            &json!({"status": "success", "reportUrl": format!("reports/{id}")}),
+        )
+    }
+}
+
+/// The basic health check suite.
+const SUITE: &str = "BSHC-001";
+/// Health check reports kept: a long-running sandbox must not grow without end.
+const MAX_REPORTS: usize = 100;
 
 /// The one version checkRollback offers: Patch 1, under the installed Patch 2.
 fn patch() -> Value {

@@ -9,7 +9,7 @@ fn the_job_tells_the_rollback_step_by_step() {
         per_domain: Duration::from_secs(1),
         fail_at: None,
     };
-    let mut org = Arcgis::new(pace, t0);
+    let mut org = Arcgis::new(pace, false, t0);
     assert_eq!(org.job_document(t0)["status"]["state"], "success");
     let form = BTreeMap::from([
         (
@@ -68,6 +68,7 @@ fn tokens_come_from_generate_token_and_stay_bound_to_their_referer() {
             per_domain: Duration::from_secs(1),
             fail_at: None,
         },
+        false,
         Now::current(),
     );
     let up = "/arcgis/admin/system/upgrades";
@@ -113,5 +114,69 @@ fn tokens_come_from_generate_token_and_stay_bound_to_their_referer() {
         elsewhere.contains(r#""code":498"#),
         "another referer: {elsewhere}"
     );
+    creds.remove();
+}
+
+#[test]
+fn the_health_check_runs_and_its_report_fails_under_scenario_unhealthy() {
+    let creds = Credentials::create(false).unwrap();
+    for unhealthy in [false, true] {
+        let pace = Pace {
+            per_domain: Duration::from_secs(1),
+            fail_at: None,
+        };
+        let mut org = Arcgis::new(pace, unhealthy, Now::current());
+        let fields = format!(
+            "f=json&username=admin&password={}&client=referer&referer=http%3A%2F%2Fa",
+            creds.arcgis_password
+        );
+        let answer: Value = serde_json::from_str(&post(
+            &mut org,
+            &creds,
+            "/arcgis/sharing/rest/generateToken",
+            &fields,
+            &[],
+        ))
+        .unwrap();
+        let token = answer["token"].as_str().unwrap().to_string();
+        let headers = [("referer", "http://a")];
+        let mut call = |path: &str, fields: &str| -> Value {
+            let body = post(
+                &mut org,
+                &creds,
+                path,
+                &format!("{fields}&f=json&token={token}"),
+                &headers,
+            );
+            serde_json::from_str(&body).unwrap()
+        };
+        let refused = call("/arcgis/admin/healthCheck/run", "suiteIds=X&runName=r");
+        assert_eq!(refused["code"], 400);
+        let run = call(
+            "/arcgis/admin/healthCheck/run",
+            "suiteIds=BSHC-001&runName=r&async=false",
+        );
+        let url = run["reportUrl"].as_str().unwrap().to_string();
+        let report = call(&format!("/arcgis/admin/healthCheck/{url}"), "");
+        let result = if unhealthy { "failed" } else { "passed" };
+        assert_eq!(report["result"], result, "{report}");
+        assert_eq!(report["runName"], "r");
+        let object_store = &report["suiteStatus"][0]["criticalTestStatus"][1];
+        assert_eq!(object_store["name"], "healthcheck_objectStore");
+        assert_eq!(
+            object_store["result"],
+            if unhealthy { "fail" } else { "pass" }
+        );
+        let missing = call("/arcgis/admin/healthCheck/reports/nope", "");
+        assert_eq!(missing["error"]["code"], 404);
+        // A long-running sandbox keeps the newest reports only.
+        for _ in 0..MAX_REPORTS + 5 {
+            call(
+                "/arcgis/admin/healthCheck/run",
+                "suiteIds=BSHC-001&runName=r",
+            );
+        }
+        assert_eq!(org.reports.len(), MAX_REPORTS);
+    }
     creds.remove();
 }

@@ -103,11 +103,25 @@ fn scenario_unhealthy_with_verify_is_exit_7() {
     assert_eq!(doc["outcome"], "rolled_back");
     assert_eq!(doc["health"]["state"], "error");
     assert_eq!(doc["error"]["kind"], "unhealthy");
+    // ArcGIS: the version is the one rolled back to, but the health check's report failed.
+    let arcgis = ["--json", "arcgis", "start", "--to", "previous"];
+    let run = served.run(&[&arcgis[..], &verify].concat());
+    expect(&run, 7);
+    let doc = run.json();
+    assert_eq!(doc["to_version"], "11.3.0.4230");
+    assert_eq!(doc["health"]["state"], "error", "{}", run.stdout);
+    assert_eq!(
+        doc["health"]["details"][0],
+        "critical test healthcheck_objectStore (Object store health check): fail"
+    );
     let healthy = Served::start(&[]);
     expect(
         &healthy.run(&[&["sf", "app", "start", "myapp~app1"][..], &verify].concat()),
         0,
     );
+    let run = healthy.run(&[&arcgis[..], &verify].concat());
+    expect(&run, 0);
+    assert_eq!(run.json()["health"]["state"], "ok", "{}", run.stdout);
 }
 
 #[test]
