@@ -1,5 +1,7 @@
 //! `rollback arcgis …` against a wiremock Administrator API.
 
+mod token;
+
 use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
 
@@ -398,7 +400,12 @@ async fn password_login_and_refresh_on_498() {
     out.code(0);
     let all = &out.received;
     let paths: Vec<&str> = all.iter().map(|r| r.url.path()).collect();
+    // The 498 answers the first reading after the rollback (mid-wait): one new token, the
+    // same reading again with it, and no second rollback POST.
     assert_eq!(paths, [GENERATE, UP, CHECK, ROLLBACK, UP, GENERATE, UP, UP]);
+    assert_eq!(rollbacks(&out), 1);
+    assert_eq!(out.json()["outcome"], "rolled_back");
+    assert_eq!(out.json()["requests"].as_array().map(Vec::len), Some(1));
     let origin = out.uri.clone();
     let generate = &all[0];
     assert_eq!(
@@ -418,6 +425,15 @@ async fn password_login_and_refresh_on_498() {
         "Bearer gen-MARKER-1"
     );
     assert_eq!(all[1].headers["referer"], origin.as_str());
+    // The token refused was the first one; every reading after the renewal has the new one.
+    assert_eq!(
+        all[4].headers["x-esri-authorization"],
+        "Bearer gen-MARKER-1"
+    );
+    assert_eq!(
+        all[7].headers["x-esri-authorization"],
+        "Bearer gen-MARKER-2"
+    );
     assert_eq!(
         all[6].headers["x-esri-authorization"],
         "Bearer gen-MARKER-2"
