@@ -1,5 +1,5 @@
 //! The documents the admin API answers, as serde models: the upgrades job ([`job`]), Check
-//! Rollback's options and generateToken's answer. ArcGIS writes numbers as strings too, dates
+//! Rollback's options, generateToken's answer, and what `--verify` reads ([`health`]). ArcGIS writes numbers as strings too, dates
 //! beyond any calendar and fields of any type, so each field is a [`Loose`] leaf, read as what
 //! it turns out to be rather than refused.
 
