@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use super::model::{TokenAnswer, Upgrades, text};
 use crate::error::{Error, Problem, excerpt};
-use crate::http::{Body, FetchToken, Fetched, Field, HttpClient, Request, Response, Secret};
+use crate::http::{
+    Body, Delivery, FetchToken, Fetched, Field, HttpClient, Request, Response, Secret,
+};
 
 /// A built-in account whose password the tool exchanges for tokens.
 pub struct Login {
@@ -155,6 +157,35 @@ impl ArcgisClient {
                 answer(&self.http.read(&self.request(path, fields)).await?)
             }
             other => other,
+        }
+    }
+
+    /// An admin operation that leaves something behind (a health check run leaves a report),
+    /// sent once: a failure is not retried here, the caller reads again later. A token refused
+    /// (nothing was done) is replaced once, as in [`Self::call`].
+    pub async fn call_once<T: Answer>(
+        &mut self,
+        path: &str,
+        fields: Vec<(&'static str, Field)>,
+    ) -> Result<T, Error> {
+        let response = self.once(&self.request(path, fields.clone())).await?;
+        match answer(&response) {
+            Err(Error::Auth(p)) if self.http.renews_tokens() && is_token_code(&p) => {
+                tracing::info!(
+                    "the token was refused ({}); generating a new one",
+                    p.message
+                );
+                self.http.renew_token().await?;
+                answer(&self.once(&self.request(path, fields)).await?)
+            }
+            other => other,
+        }
+    }
+
+    async fn once(&self, request: &Request) -> Result<Response, Error> {
+        match self.http.send_once(request).await {
+            Delivery::Answered(response) => Ok(response),
+            Delivery::NotSent { error, .. } | Delivery::Ambiguous(error) => Err(error),
         }
     }
 

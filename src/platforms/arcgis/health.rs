@@ -15,8 +15,8 @@ use crate::platforms::{Health, HealthState};
 
 /// The basic health check suite, the one every 11.2 and later deployment offers.
 const BASIC_SUITE: &str = "BSHC-001";
-/// A failed health check is run again no sooner than this: each run leaves a report in the
-/// organization, and a run takes a while.
+/// A health check that failed, or whose run failed, is run again no sooner than this: each run
+/// leaves a report in the organization, and a run takes a while.
 const RERUN_AFTER: Duration = Duration::from_secs(60);
 
 /// What `--verify` has learnt across reads.
@@ -54,7 +54,13 @@ impl ArcgisTarget {
                     "version {version} as rolled back to; this deployment has no health check (ArcGIS Enterprise on Kubernetes 11.2 and later have one): {error}"
                 )],
             },
-            Err(error) => return Err(error),
+            // Not run again at once either: a run that failed may still finish and leave its
+            // report, and pods restarting after the rollback answer errors for a while.
+            Err(error) => Health {
+                state: HealthState::Unknown,
+                settling: true,
+                details: vec![format!("the health check run failed: {error}")],
+            },
         };
         self.verifying.last_run = Some((started, health.clone()));
         Ok(health)
@@ -83,9 +89,11 @@ impl ArcgisTarget {
                 .map(|d| d.as_millis())
                 .unwrap_or_default()
         );
+        // Once: a run that timed out may still finish and leave its report; the wait reads
+        // again (no sooner than RERUN_AFTER after a failed one) rather than pile up runs.
         let answer: Value = self
             .client
-            .call(
+            .call_once(
                 "/admin/healthCheck/run",
                 vec![
                     ("suiteIds", Field::Plain(BASIC_SUITE.into())),

@@ -203,3 +203,32 @@ async fn status_watch_verify_compares_with_the_version_the_rollback_job_names() 
     ]);
     assert_eq!(out.json()["health"]["state"], "ok");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_health_check_run_that_fails_is_sent_once_unknown_and_not_run_again_at_once() {
+    let out = rolled_back(
+        current("10.9.0", "505"),
+        wiremock::ResponseTemplate::new(500).set_body_string("upstream busy"),
+        report(&[]),
+    )
+    .args(["--verify-timeout", "700ms"])
+    .run()
+    .await;
+    out.code(7).stderr_contains(
+        "was not healthy within 700ms (last read unknown: the health check run failed: /arcgis/admin/healthCheck/run answered HTTP 500: upstream busy)",
+    );
+    assert_eq!(out.json()["health"]["state"], "unknown");
+    // No retry of the run (reads are retried on 5xx; a run leaves a report), and no second
+    // run within the minute; the version is read on every round.
+    let runs = out.requests.iter().filter(|r| r.ends_with("/run")).count();
+    assert_eq!(runs, 1, "{:?}", out.requests);
+    assert!(
+        out.requests
+            .iter()
+            .filter(|r| r.ends_with("/currentVersion"))
+            .count()
+            >= 3,
+        "{:?}",
+        out.requests
+    );
+}
