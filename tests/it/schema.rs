@@ -565,5 +565,28 @@ async fn arcgis_output_validates() {
         Some("usage"),
     )
     .await;
+    // --verify: the health check passed (health ok), and failed until the bound (exit 7).
+    use crate::scenario::arcgis::{CURRENT, HEALTH_RUN, REPORT, current, health_run, report};
+    let verify = |report: serde_json::Value| {
+        Scenario::arcgis([
+            installed(),
+            job("in_progress", 1, &[STARTED]),
+            job("success", 3, &[STARTED, DONE]),
+        ])
+        .post(CURRENT, current("10.9.0", "505"))
+        .post(HEALTH_RUN, health_run())
+        .post(REPORT, report)
+        .args(["start", "--to", "previous", "--json", "--verify"])
+        .args(["--verify-timeout", "300ms"])
+    };
+    seen.check(verify(report(&[])), "rolled_back", 0, None)
+        .await;
+    seen.check(
+        verify(report(&["healthcheck_objectStore"])),
+        "rolled_back",
+        7,
+        Some("unhealthy"),
+    )
+    .await;
     assert_eq!(seen.outcomes.len(), 6);
 }
