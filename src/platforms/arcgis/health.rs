@@ -46,8 +46,8 @@ impl ArcgisTarget {
         }
         let started = Instant::now();
         let health = match self.run_health_check().await {
-            Ok(report) => report_verdict(&report),
-            Err(error) if no_health_check(&error) => Health {
+            Ok(Checked::Report(report)) => report_verdict(&report),
+            Ok(Checked::Missing(error)) => Health {
                 state: HealthState::Unknown,
                 settling: false,
                 details: vec![format!(
@@ -81,7 +81,7 @@ impl ArcgisTarget {
     }
 
     /// Runs the basic suite synchronously and reads the report it names.
-    async fn run_health_check(&mut self) -> Result<Report, Error> {
+    async fn run_health_check(&mut self) -> Result<Checked, Error> {
         let name = format!(
             "rollback-verify-{}",
             SystemTime::now()
@@ -91,7 +91,7 @@ impl ArcgisTarget {
         );
         // Once: a run that timed out may still finish and leave its report; the wait reads
         // again (no sooner than RERUN_AFTER after a failed one) rather than pile up runs.
-        let answer: Value = self
+        let run: Result<Value, Error> = self
             .client
             .call_once(
                 "/admin/healthCheck/run",
@@ -101,10 +101,16 @@ impl ArcgisTarget {
                     ("async", Field::Plain("false".into())),
                 ],
             )
-            .await?;
+            .await;
+        let answer = match run {
+            Ok(answer) => answer,
+            // Only the run tells whether the resource exists: a report not found is an error.
+            Err(error) if no_health_check(&error) => return Ok(Checked::Missing(error)),
+            Err(error) => return Err(error),
+        };
         // An answer that is the report itself needs no second read.
         if answer.get("result").is_some() {
-            return Ok(Report::read(&answer));
+            return Ok(Checked::Report(Report::read(&answer)));
         }
         let Some(path) = report_path(&answer) else {
             return Err(Error::unexpected(format!(
@@ -116,8 +122,15 @@ impl ArcgisTarget {
             .client
             .call(&format!("/admin/healthCheck/{path}"), Vec::new())
             .await?;
-        Ok(Report::read(&report))
+        Ok(Checked::Report(Report::read(&report)))
     }
+}
+
+/// What a health check run found.
+enum Checked {
+    Report(Report),
+    /// The deployment has no health check resource (before 11.2): the error that said so.
+    Missing(Error),
 }
 
 /// The verdict of the version alone, when it settles the matter: unreadable or not known

@@ -232,3 +232,15 @@ async fn a_health_check_run_that_fails_is_sent_once_unknown_and_not_run_again_at
         out.requests
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_not_found_is_a_failed_run_not_a_deployment_without_health_check() {
+    let gone = json!({"error": {"code": 404, "message": "Report not found.", "details": []}});
+    let out = rolled_back(current("10.9.0", "505"), health_run(), gone)
+        .args(["--verify-timeout", "500ms"])
+        .run()
+        .await;
+    out.code(7).stderr_contains(
+        "(last read unknown: the health check run failed: /arcgis/admin/healthCheck/reports/vegcl1xm6u answered error 404: Report not found.)",
+    );
+}
