@@ -244,3 +244,38 @@ async fn a_report_not_found_is_a_failed_run_not_a_deployment_without_health_chec
         "(last read unknown: the health check run failed: /arcgis/admin/healthCheck/reports/vegcl1xm6u answered error 404: Report not found.)",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_refused_by_the_health_check_run_is_replaced_once_and_the_run_sent_again() {
+    let expired = json!({"status": "error", "messages": ["Token Expired."], "code": 498});
+    let out = rolled_back(
+        current("10.9.0", "505"),
+        [expired, health_run()],
+        report(&[]),
+    )
+    .without_env(TOKEN_ENV.0)
+    .post(
+        GENERATE,
+        [
+            json!({"token": "gen-MARKER-1", "expires": 4_102_444_800_000_i64}),
+            json!({"token": "gen-MARKER-2", "expires": 4_102_444_800_000_i64}),
+        ],
+    )
+    .env("ROLLBACK_ARCGIS_PASSWORD", "pw-MARKER-4")
+    .args(["--username", "admin"])
+    .run()
+    .await;
+    out.code(0);
+    assert_eq!(out.json()["health"]["state"], "ok");
+    let paths: Vec<&str> = out.received.iter().map(|r| r.url.path()).collect();
+    assert_eq!(
+        paths[paths.len() - 5..],
+        [CURRENT, HEALTH_RUN, GENERATE, HEALTH_RUN, REPORT]
+    );
+    let second_run = &out.received[out.received.len() - 2];
+    assert_eq!(
+        second_run.headers["x-esri-authorization"],
+        "Bearer gen-MARKER-2"
+    );
+    out.never_shows("MARKER");
+}
