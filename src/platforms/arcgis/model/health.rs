@@ -173,9 +173,34 @@ fn plain_id(id: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
+    use crate::testing::{arb_json, arb_object_with};
+
+    proptest! {
+        #[test]
+        fn arbitrary_answers_never_panic_and_name_only_plain_reports(
+            doc in arb_json(),
+            current in arb_object_with(&["version", "build", "currentVersion", "fullVersion"]),
+            test in arb_object_with(&["result", "status", "name", "description"]),
+            suite_extra in arb_json(),
+        ) {
+            let _ = current_version(&doc);
+            let _ = current_version(&current);
+            let report = json!({"result": doc.clone(), "suiteStatus": [
+                {"criticalTestStatus": [test.clone()], "generalTestStatus": suite_extra},
+                {"criticalTestStatus": test},
+            ]});
+            let _ = Report::read(&report);
+            let _ = Report::read(&doc);
+            if let Some(path) = report_path(&doc) {
+                let id = path.strip_prefix("reports/").unwrap();
+                prop_assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+            }
+        }
+    }
 
     #[test]
     fn the_current_version_is_read_as_version_and_build() {
