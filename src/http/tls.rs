@@ -11,6 +11,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
 use super::Secret;
+use super::roots::SystemRoots;
 use crate::error::Error;
 
 /// Where the TLS settings of one platform come from.
@@ -91,15 +92,7 @@ pub fn client_config(
             Some(path) => load_ca(path)?,
             None => Vec::new(),
         };
-        match rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone()) {
-            Ok(verifier) => Arc::new(verifier),
-            // No system roots and no --ca: plain-http endpoints still work, https ones fail
-            // with this reason at the handshake.
-            Err(e) => Arc::new(Unchecked {
-                algorithms: provider.signature_verification_algorithms,
-                refusal: Some(e.to_string()),
-            }),
-        }
+        Arc::new(SystemRoots::new(extra, provider.clone()))
     };
     let builder = builder.with_custom_certificate_verifier(verifier);
     match identity {
@@ -226,9 +219,9 @@ fn load_pkcs12(bytes: &[u8], name: &str, password: Option<&Secret>) -> Result<Id
 /// could be loaded, so https cannot work, while plain http still does). Handshake signatures
 /// are checked either way.
 #[derive(Debug)]
-struct Unchecked {
-    algorithms: WebPkiSupportedAlgorithms,
-    refusal: Option<String>,
+pub(super) struct Unchecked {
+    pub(super) algorithms: WebPkiSupportedAlgorithms,
+    pub(super) refusal: Option<String>,
 }
 
 impl ServerCertVerifier for Unchecked {
