@@ -9,6 +9,7 @@
 pub mod arcgis;
 pub mod cloudsvc;
 pub mod sf;
+pub mod terminal;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -239,6 +240,19 @@ impl Scenario {
 
     /// Starts the server (unless a run already did), runs the binary to its end.
     pub async fn run(self) -> Outcome {
+        let (stdout_to, stderr_to) = (self.stdout_to, self.stderr_to);
+        let (mut cmd, mut ready) = self.ready().await;
+        let started = Instant::now();
+        cmd.stdout(stdout_to.map_or_else(Stdio::piped, |to| to()))
+            .stderr(stderr_to.map_or_else(Stdio::piped, |to| to()));
+        let (stdin, signal) = (ready.stdin.take(), ready.signal.take());
+        let run = execute(cmd, stdin, signal, &ready.server).await;
+        ready.outcome(run, started.elapsed()).await
+    }
+
+    /// Starts the server (unless a run already did), mounts what it answers, writes the files,
+    /// and builds the command line of the run.
+    async fn ready(self) -> (std::process::Command, Ready) {
         let server = match self.server {
             Some(server) => server,
             None => MockServer::start().await,
@@ -262,20 +276,44 @@ impl Scenario {
         for (key, value) in &self.env {
             cmd.env(key, fill(value, &uri));
         }
-        let started = Instant::now();
-        cmd.stdout(self.stdout_to.map_or_else(Stdio::piped, |to| to()))
-            .stderr(self.stderr_to.map_or_else(Stdio::piped, |to| to()));
-        let run = execute(cmd, self.stdin, self.signal, &server).await;
-        let elapsed = started.elapsed();
-        let received = server.received_requests().await.unwrap_or_default();
+        let ready = Ready {
+            server,
+            uri,
+            stdin: self.stdin,
+            signal: self.signal,
+            at: self.at,
+            base: self.base,
+            env: self.env,
+            defaults: self.defaults,
+        };
+        (cmd, ready)
+    }
+}
+
+/// A scenario whose server answers, about to run.
+struct Ready {
+    server: MockServer,
+    uri: String,
+    stdin: Option<String>,
+    signal: Option<(String, usize)>,
+    at: Option<String>,
+    base: Vec<String>,
+    env: Vec<(String, String)>,
+    defaults: Vec<(&'static str, Value)>,
+}
+
+impl Ready {
+    /// What the run left, with every request the server has received.
+    async fn outcome(self, run: Run, elapsed: Duration) -> Outcome {
+        let received = self.server.received_requests().await.unwrap_or_default();
         Outcome {
             run,
             requests: received.iter().map(request_line).collect(),
             received,
-            uri,
+            uri: self.uri,
             elapsed,
             next: Scenario {
-                server: Some(server),
+                server: Some(self.server),
                 at: self.at,
                 base: self.base,
                 env: self.env,
