@@ -234,6 +234,42 @@ impl Scenario {
         *self.started_server().address()
     }
 
+    /// Starts the server (unless it runs) and mounts what it answers so far: a server that a
+    /// test's own runs reach, beside others (which setting chose which server).
+    pub async fn serving(mut self) -> Self {
+        let server = match self.server.take() {
+            Some(server) => server,
+            None => MockServer::start().await,
+        };
+        for (verb, at, seq) in self.routes.drain(..) {
+            Mock::given(method(verb))
+                .and(path(at))
+                .respond_with(seq)
+                .mount(&server)
+                .await;
+        }
+        for mock in self.mocks.drain(..) {
+            mock.mount(&server).await;
+        }
+        self.server = Some(server);
+        self
+    }
+
+    /// Every request the server `started` started has received so far.
+    pub async fn received_so_far(&self) -> Vec<Request> {
+        let server = self.started_server();
+        server.received_requests().await.unwrap_or_default()
+    }
+
+    /// `METHOD /path?query` of each request the server `started` started has received so far.
+    pub async fn requests_so_far(&self) -> Vec<String> {
+        self.received_so_far()
+            .await
+            .iter()
+            .map(request_line)
+            .collect()
+    }
+
     fn started_server(&self) -> &MockServer {
         self.server.as_ref().expect("a started server")
     }
@@ -253,38 +289,26 @@ impl Scenario {
     /// Starts the server (unless a run already did), mounts what it answers, writes the files,
     /// and builds the command line of the run.
     async fn ready(self) -> (std::process::Command, Ready) {
-        let server = match self.server {
-            Some(server) => server,
-            None => MockServer::start().await,
-        };
-        for (verb, at, seq) in self.routes {
-            Mock::given(method(verb))
-                .and(path(at))
-                .respond_with(seq)
-                .mount(&server)
-                .await;
-        }
-        for mock in self.mocks {
-            mock.mount(&server).await;
-        }
-        let uri = self.at.clone().unwrap_or_else(|| server.uri());
-        for (path, contents) in &self.files {
+        let mut this = self.serving().await;
+        let server = this.server.take().expect("a started server");
+        let uri = this.at.clone().unwrap_or_else(|| server.uri());
+        for (path, contents) in &this.files {
             std::fs::write(path, fill(contents, &uri)).unwrap();
         }
         let mut cmd = rollback();
-        cmd.args(self.base.iter().chain(&self.args).map(|a| fill(a, &uri)));
-        for (key, value) in &self.env {
+        cmd.args(this.base.iter().chain(&this.args).map(|a| fill(a, &uri)));
+        for (key, value) in &this.env {
             cmd.env(key, fill(value, &uri));
         }
         let ready = Ready {
             server,
             uri,
-            stdin: self.stdin,
-            signal: self.signal,
-            at: self.at,
-            base: self.base,
-            env: self.env,
-            defaults: self.defaults,
+            stdin: this.stdin,
+            signal: this.signal,
+            at: this.at,
+            base: this.base,
+            env: this.env,
+            defaults: this.defaults,
         };
         (cmd, ready)
     }
@@ -437,6 +461,14 @@ impl Outcome {
         let part = fill(part, &self.uri);
         self.holds(self.run.stderr.contains(&part), || {
             format!("stderr lacks {part:?}")
+        })
+    }
+
+    #[track_caller]
+    pub fn stderr_starts_with(&self, start: &str) -> &Self {
+        let start = fill(start, &self.uri);
+        self.holds(self.run.stderr.starts_with(&start), || {
+            format!("stderr does not start with {start:?}")
         })
     }
 
