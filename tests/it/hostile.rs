@@ -77,6 +77,11 @@ async fn application_ids_cannot_leave_their_path_segment() {
     }
 }
 
+/// The words of `parts`, one after the other.
+fn words(parts: &[&[&str]]) -> Vec<String> {
+    parts.concat().iter().map(|s| s.to_string()).collect()
+}
+
 /// Refused before anything is sent: exit 2, and stderr starts with `error: `.
 #[track_caller]
 fn refused(outcome: &Outcome, what: &str) {
@@ -239,26 +244,13 @@ async fn long_or_controlled_ids_names_and_header_values_exit_2_with_nothing_sent
         ("ROLLBACK_ARCGIS_TOKEN", "t"),
     ];
     let password = [("ROLLBACK_ARCGIS_PASSWORD", "p")];
-    let sf = |rest: &[&str]| -> Vec<String> {
-        ["sf", "--endpoint", "SERVER"]
-            .iter()
-            .chain(rest)
-            .map(|s| s.to_string())
-            .collect()
-    };
-    let arcgis = |rest: &[&str]| -> Vec<String> {
-        ["arcgis", "--url", "SERVER/arcgis"]
-            .iter()
-            .chain(rest)
-            .map(|s| s.to_string())
-            .collect()
-    };
-    let cs = |rest: &[&str]| -> Vec<String> {
-        ["cloudsvc", "--endpoint", "SERVER", "--subscription"]
-            .iter()
-            .chain(rest)
-            .map(|s| s.to_string())
-            .collect()
+    let sf = |rest: &[&str]| words(&[&["sf", "--endpoint", "SERVER"], rest]);
+    let arcgis = |rest: &[&str]| words(&[&["arcgis", "--url", "SERVER/arcgis"], rest]);
+    let cs = |rest: &[&str]| {
+        words(&[
+            &["cloudsvc", "--endpoint", "SERVER", "--subscription"],
+            rest,
+        ])
     };
     let long_sub = format!("{}-0000", "0".repeat(100_000));
     let production = ["--slot", "production", "status"];
@@ -370,21 +362,8 @@ async fn devices_and_oversize_files_are_refused_quickly() {
     .unwrap();
     let status = ["sf", "--endpoint", "SERVER", "cluster", "status"];
     // `sf --endpoint SERVER FLAGS cluster status`.
-    let with = |flags: &[&str]| -> Vec<String> {
-        [&status[..3], flags, &status[3..]]
-            .concat()
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    };
-    let config = |path: &str| -> Vec<String> {
-        [&["--config", path][..], &status]
-            .concat()
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    };
-    let words = |argv: &[&str]| argv.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let with = |flags: &[&str]| words(&[&status[..3], flags, &status[3..]]);
+    let config = |path: &str| words(&[&["--config", path], &status]);
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             config("/dev/zero"),
@@ -405,7 +384,7 @@ async fn devices_and_oversize_files_are_refused_quickly() {
         ),
         (with(&["--cert", big, "--key", "/dev/zero"]), "neither PEM"),
         (
-            words(&[
+            words(&[&[
                 "cloudsvc",
                 "--endpoint",
                 "SERVER",
@@ -418,7 +397,7 @@ async fn devices_and_oversize_files_are_refused_quickly() {
                 "--publish-settings",
                 "/dev/zero",
                 "status",
-            ]),
+            ]]),
             "cannot read publish settings /dev/zero: a character device",
         ),
         (

@@ -31,8 +31,9 @@ pub fn assert_terminal_safe(what: &str, text: &str) {
     }
 }
 
-/// No line of `text` was faked by the server.
-fn assert_no_fake_line(what: &str, text: &str) {
+/// Terminal-safe, and no line of `text` was faked by the server.
+fn assert_safe_and_unfaked(what: &str, text: &str) {
+    assert_terminal_safe(what, text);
     assert!(
         !text.lines().any(|l| l.starts_with("error: all good")),
         "{what}: a faked line in {text:?}"
@@ -68,8 +69,7 @@ async fn progress_and_errors_show_server_controls_as_visible_escapes() {
     let outcome = failing_cluster_start().run().await;
     let stderr = &outcome.run.stderr;
     outcome.code(1).stdout("");
-    assert_terminal_safe("stderr", stderr);
-    assert_no_fake_line("stderr", stderr);
+    assert_safe_and_unfaked("stderr", stderr);
     // The progress line (state, domain) and the error (the failure reason) show it escaped.
     outcome
         .stderr_contains(&format!(
@@ -120,8 +120,7 @@ async fn the_text_result_on_stdout_is_terminal_safe() {
         .run()
         .await;
     outcome.code(0);
-    assert_terminal_safe("stdout", &outcome.run.stdout);
-    assert_no_fake_line("stdout", &outcome.run.stdout);
+    assert_safe_and_unfaked("stdout", &outcome.run.stdout);
     outcome.stdout(&format!(
         "target:   SERVER\nphase:    unknown\nstate:    {SHOWN}\nversion:  {SHOWN} (the upgrade's target)\nprogress: {SHOWN}, 0/1 upgrade domains done, in {SHOWN}\n"
     ));
@@ -141,8 +140,7 @@ async fn server_error_messages_are_terminal_safe() {
         .run()
         .await;
     outcome.code(1);
-    assert_terminal_safe("stderr", &outcome.run.stderr);
-    assert_no_fake_line("stderr", &outcome.run.stderr);
+    assert_safe_and_unfaked("stderr", &outcome.run.stderr);
     outcome.stderr_ends_with(&format!(
         "error: POST /$/RollbackUpgrade answered HTTP 409 {SHOWN}: {SHOWN}\n"
     ));
@@ -200,8 +198,7 @@ fn arcgis_deployment() -> Scenario {
 async fn job_messages_names_and_logs_are_terminal_safe() {
     let outcome = arcgis_deployment().args(["targets"]).run().await;
     outcome.code(0);
-    assert_terminal_safe("stdout", &outcome.run.stdout);
-    assert_no_fake_line("stdout", &outcome.run.stdout);
+    assert_safe_and_unfaked("stdout", &outcome.run.stdout);
     // The columns are as wide as their escaped cells.
     let pad = |header: &str, cell: &str| format!("{header:<width$}", width = cell.chars().count());
     outcome.stdout(&format!(
@@ -216,8 +213,7 @@ async fn job_messages_names_and_logs_are_terminal_safe() {
         .run()
         .await;
     outcome.code(0);
-    assert_terminal_safe("stderr", &outcome.run.stderr);
-    assert_no_fake_line("stderr", &outcome.run.stderr);
+    assert_safe_and_unfaked("stderr", &outcome.run.stderr);
     assert_terminal_safe("stdout", &outcome.run.stdout);
     // The job message (a note), and the log line that quotes the option's id.
     outcome
