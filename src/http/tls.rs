@@ -282,12 +282,15 @@ mod tests {
         })
     }
 
+    /// What loading `bytes`, written to a file `name`, as a client certificate says.
+    fn identity_error(name: &str, bytes: &[u8]) -> Error {
+        let dir = tempfile::tempdir().unwrap();
+        load_identity(&id(write(&dir, name, bytes))).err().unwrap()
+    }
+
     #[test]
     fn garbage_certificate_is_a_usage_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = load_identity(&id(write(&dir, "c.pem", b"hello")))
-            .err()
-            .unwrap();
+        let err = identity_error("c.pem", b"hello");
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("neither PEM nor PKCS#12"), "{err}");
     }
@@ -327,12 +330,9 @@ mod tests {
 
     #[test]
     fn pkcs12_with_wrong_password_is_a_usage_error() {
-        let dir = tempfile::tempdir().unwrap();
         let mut bytes = vec![0x30, 0x82, 0x01, 0x00];
         bytes.extend_from_slice(&[0u8; 256]);
-        let err = load_identity(&id(write(&dir, "c.pfx", &bytes)))
-            .err()
-            .unwrap();
+        let err = identity_error("c.pfx", &bytes);
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("--cert-password-env"), "{err}");
     }
