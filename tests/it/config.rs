@@ -31,20 +31,11 @@ async fn flag_beats_environment_beats_profile_beats_default() {
     let cfg = config.path().to_str().unwrap();
     let token = ("PROD_TOKEN", "prod-token");
 
+    let status = ["--config", cfg, "sf", "cluster", "status"];
+    let prod = [&["--profile", "prod"][..], &status].concat();
+
     // Profile only.
-    let run = run_args(
-        &[
-            "--config",
-            cfg,
-            "--profile",
-            "prod",
-            "sf",
-            "cluster",
-            "status",
-        ],
-        &[token],
-    )
-    .await;
+    let run = run_args(&prod, &[token]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         a.requests_so_far().await,
@@ -55,7 +46,7 @@ async fn flag_beats_environment_beats_profile_beats_default() {
 
     // The environment beats the profile.
     let run = run_args(
-        &["--config", cfg, "sf", "cluster", "status"],
+        &status,
         &[
             token,
             ("ROLLBACK_PROFILE", "prod"),
@@ -71,20 +62,9 @@ async fn flag_beats_environment_beats_profile_beats_default() {
     );
 
     // The flag beats the environment.
+    let c_uri = c.uri();
     let run = run_args(
-        &[
-            "--config",
-            cfg,
-            "--profile",
-            "prod",
-            "sf",
-            "cluster",
-            "status",
-            "--endpoint",
-            &c.uri(),
-            "--server-timeout",
-            "50",
-        ],
+        &[&prod[..], &["--endpoint", &c_uri, "--server-timeout", "50"]].concat(),
         &[token, ("ROLLBACK_SF_ENDPOINT", &b.uri())],
     )
     .await;
@@ -96,7 +76,7 @@ async fn flag_beats_environment_beats_profile_beats_default() {
     assert_eq!(b.requests_so_far().await.len(), 1);
 
     // Without --profile the `default` profile applies.
-    let run = run_args(&["--config", cfg, "sf", "cluster", "status"], &[]).await;
+    let run = run_args(&status, &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(c.requests_so_far().await.len(), 2);
     assert_eq!(a.requests_so_far().await.len(), 1);

@@ -9,6 +9,17 @@ use crate::scenario::{Outcome, Scenario};
 
 const NOTHING: [&str; 0] = [];
 
+/// `cloudsvc` with a subscription and a service: the deployment is for each case to name.
+const CLOUDSVC: [&str; 7] = [
+    "cloudsvc",
+    "--endpoint",
+    "SERVER",
+    "--subscription",
+    SUB,
+    "--service",
+    "svc",
+];
+
 /// `rollback ARGV` with `env`, `SERVER` in them for a server that answers anything.
 async fn run_against_any<S: AsRef<str>>(
     argv: impl IntoIterator<Item = S>,
@@ -96,10 +107,7 @@ fn refused(outcome: &Outcome, what: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_numbers_conflicts_and_names_exit_2_with_nothing_sent() {
-    let cs = |rest: &[&'static str]| {
-        let base = ["cloudsvc", "--endpoint", "SERVER", "--subscription", SUB];
-        [&base[..], &["--service", "svc"], rest].concat()
-    };
+    let cs = |rest: &[&'static str]| [&CLOUDSVC[..], rest].concat();
     let sf = |rest: &[&'static str]| [&["sf", "--endpoint", "SERVER"][..], rest].concat();
     let cases: Vec<Vec<&str>> = vec![
         sf(&["--server-timeout", "-1", "cluster", "status"]),
@@ -384,20 +392,11 @@ async fn devices_and_oversize_files_are_refused_quickly() {
         ),
         (with(&["--cert", big, "--key", "/dev/zero"]), "neither PEM"),
         (
-            words(&[&[
-                "cloudsvc",
-                "--endpoint",
-                "SERVER",
-                "--subscription",
-                SUB,
-                "--service",
-                "svc",
-                "--slot",
-                "production",
-                "--publish-settings",
-                "/dev/zero",
-                "status",
-            ]]),
+            words(&[
+                &CLOUDSVC,
+                &["--slot", "production", "--publish-settings", "/dev/zero"],
+                &["status"],
+            ]),
             "cannot read publish settings /dev/zero: a character device",
         ),
         (
@@ -481,38 +480,27 @@ async fn reading_stdin_or_a_fifo_gives_way_to_the_timeout_and_ctrl_c() {
     let scenario = Scenario::catch_all().started().await;
     let uri = scenario.uri();
     let arcgis = format!("{uri}/arcgis");
+    let sf = [
+        "sf",
+        "--endpoint",
+        &uri,
+        "--token-stdin",
+        "cluster",
+        "status",
+    ];
+    let arcgis = ["arcgis", "--url", &arcgis];
+    let in_1s = ["--timeout", "1s"];
+    let password_stdin = ["--username", "admin", "--password-stdin", "status"];
     for argv in [
-        vec![
-            "--timeout",
-            "1s",
-            "sf",
-            "--endpoint",
-            &uri,
-            "--token-stdin",
-            "cluster",
-            "status",
-        ],
-        vec![
-            "--timeout",
-            "1s",
-            "arcgis",
-            "--url",
+        [&in_1s[..], &sf].concat(),
+        [&in_1s[..], &arcgis, &password_stdin].concat(),
+        [
+            &in_1s[..],
+            &["--json"],
             &arcgis,
-            "--username",
-            "admin",
-            "--password-stdin",
-            "status",
-        ],
-        vec![
-            "--timeout",
-            "1s",
-            "--json",
-            "arcgis",
-            "--url",
-            &arcgis,
-            "--token-stdin",
-            "status",
-        ],
+            &["--token-stdin", "status"],
+        ]
+        .concat(),
     ] {
         let (run, elapsed) = with_stdin_held_open(&argv, None).await;
         assert_eq!(run.code, 5, "{argv:?}: {run:?}");
@@ -523,19 +511,7 @@ async fn reading_stdin_or_a_fifo_gives_way_to_the_timeout_and_ctrl_c() {
             "{argv:?}"
         );
     }
-    let (run, elapsed) = with_stdin_held_open(
-        &[
-            "--json",
-            "sf",
-            "--endpoint",
-            &uri,
-            "--token-stdin",
-            "cluster",
-            "status",
-        ],
-        Some("-INT"),
-    )
-    .await;
+    let (run, elapsed) = with_stdin_held_open(&[&["--json"][..], &sf].concat(), Some("-INT")).await;
     assert_eq!(run.code, 130, "{run:?}");
     assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
     assert_eq!(
