@@ -18,7 +18,9 @@ pub enum Act {
 
 impl Scenario {
     /// Runs on a terminal and does `act` once the prompt is up; the outcome's stdout is what
-    /// the terminal showed (stdout and stderr together), its stderr empty.
+    /// the terminal showed (stdout and stderr together), its stderr empty. The terminal is the
+    /// run's input and output: the scenario's `stdin`, `signal_after`, `stdout_to` and
+    /// `stderr_to` do not apply.
     pub async fn on_terminal(self, act: Act) -> Outcome {
         self.on_terminal_then(act, "").await
     }
