@@ -14,6 +14,7 @@ mod message;
 mod proxy;
 mod redirect;
 mod retry;
+mod roots;
 pub mod tls;
 mod token;
 

@@ -35,14 +35,25 @@ fn credentials_refused_over_plain_http_to_other_hosts() {
     assert!(refuse_plain_http(&Url::parse("https://sf.invalid/").unwrap()).is_ok());
 }
 
+/// A client for `base` with the system's roots, no credential and no redirect domains.
+fn options(base: &str) -> ClientOptions {
+    ClientOptions {
+        base: Url::parse(base).unwrap(),
+        tls: TlsOptions::default(),
+        token: TokenSource::None,
+        token_placement: TokenPlacement::AUTHORIZATION,
+        redirect_domains: &[],
+        request_timeout: Duration::from_secs(5),
+    }
+}
+
+/// A client for `base` with a bearer token, redirected within `domains`.
 fn client(base: &str, domains: &'static [&'static str], tls: TlsOptions) -> HttpClient {
     HttpClient::new(ClientOptions {
-        base: Url::parse(base).unwrap(),
         tls,
         token: TokenSource::Given(Secret::new("tok")),
-        token_placement: TokenPlacement::AUTHORIZATION,
         redirect_domains: domains,
-        request_timeout: Duration::from_secs(5),
+        ..options(base)
     })
     .unwrap()
 }
@@ -347,18 +358,7 @@ async fn a_secret_field_never_rides_plain_http() {
     let proxies = proxy::Proxies::from_lookup(|name| {
         (name == "http_proxy").then(|| "http://127.0.0.1:9".to_string())
     });
-    let client = HttpClient::with_proxies(
-        ClientOptions {
-            base: Url::parse("http://sf.invalid:19080/").unwrap(),
-            tls: TlsOptions::default(),
-            token: TokenSource::None,
-            token_placement: TokenPlacement::AUTHORIZATION,
-            redirect_domains: &[],
-            request_timeout: Duration::from_secs(5),
-        },
-        proxies,
-    )
-    .unwrap();
+    let client = HttpClient::with_proxies(options("http://sf.invalid:19080/"), proxies).unwrap();
     let request = Request::new(
         Method::POST,
         Url::parse("http://sf.invalid:19080/t").unwrap(),
@@ -386,19 +386,9 @@ fn a_bad_proxy_for_the_endpoint_is_a_usage_error() {
     let proxies = proxy::Proxies::from_lookup(|name| {
         (name == "ALL_PROXY").then(|| "socks5://127.0.0.1:1080".to_string())
     });
-    let error = HttpClient::with_proxies(
-        ClientOptions {
-            base: Url::parse("https://sf.invalid/").unwrap(),
-            tls: TlsOptions::default(),
-            token: TokenSource::None,
-            token_placement: TokenPlacement::AUTHORIZATION,
-            redirect_domains: &[],
-            request_timeout: Duration::from_secs(5),
-        },
-        proxies,
-    )
-    .err()
-    .unwrap();
+    let error = HttpClient::with_proxies(options("https://sf.invalid/"), proxies)
+        .err()
+        .unwrap();
     assert_eq!(error.exit_code(), 2);
     assert_eq!(
         error.to_string(),

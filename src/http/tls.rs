@@ -11,6 +11,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
 use super::Secret;
+use super::roots::SystemRoots;
 use crate::error::Error;
 
 /// Where the TLS settings of one platform come from.
@@ -91,15 +92,7 @@ pub fn client_config(
             Some(path) => load_ca(path)?,
             None => Vec::new(),
         };
-        match rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone()) {
-            Ok(verifier) => Arc::new(verifier),
-            // No system roots and no --ca: plain-http endpoints still work, https ones fail
-            // with this reason at the handshake.
-            Err(e) => Arc::new(Unchecked {
-                algorithms: provider.signature_verification_algorithms,
-                refusal: Some(e.to_string()),
-            }),
-        }
+        Arc::new(SystemRoots::new(extra, provider.clone()))
     };
     let builder = builder.with_custom_certificate_verifier(verifier);
     match identity {
@@ -226,9 +219,9 @@ fn load_pkcs12(bytes: &[u8], name: &str, password: Option<&Secret>) -> Result<Id
 /// could be loaded, so https cannot work, while plain http still does). Handshake signatures
 /// are checked either way.
 #[derive(Debug)]
-struct Unchecked {
-    algorithms: WebPkiSupportedAlgorithms,
-    refusal: Option<String>,
+pub(super) struct Unchecked {
+    pub(super) algorithms: WebPkiSupportedAlgorithms,
+    pub(super) refusal: Option<String>,
 }
 
 impl ServerCertVerifier for Unchecked {
@@ -289,12 +282,15 @@ mod tests {
         })
     }
 
+    /// What loading `bytes`, written to a file `name`, as a client certificate says.
+    fn identity_error(name: &str, bytes: &[u8]) -> Error {
+        let dir = tempfile::tempdir().unwrap();
+        load_identity(&id(write(&dir, name, bytes))).err().unwrap()
+    }
+
     #[test]
     fn garbage_certificate_is_a_usage_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = load_identity(&id(write(&dir, "c.pem", b"hello")))
-            .err()
-            .unwrap();
+        let err = identity_error("c.pem", b"hello");
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("neither PEM nor PKCS#12"), "{err}");
     }
@@ -334,12 +330,9 @@ mod tests {
 
     #[test]
     fn pkcs12_with_wrong_password_is_a_usage_error() {
-        let dir = tempfile::tempdir().unwrap();
         let mut bytes = vec![0x30, 0x82, 0x01, 0x00];
         bytes.extend_from_slice(&[0u8; 256]);
-        let err = load_identity(&id(write(&dir, "c.pfx", &bytes)))
-            .err()
-            .unwrap();
+        let err = identity_error("c.pfx", &bytes);
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("--cert-password-env"), "{err}");
     }

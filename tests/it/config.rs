@@ -1,22 +1,13 @@
 //! Profiles, environment and flags: precedence and bad config files.
 
-use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
 use crate::common::*;
+use crate::scenario::Scenario;
 
-async fn cluster_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/$/GetUpgradeProgress"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"UpgradeState": "RollingForwardCompleted"})),
-        )
-        .mount(&server)
-        .await;
-    server
+const NOTHING: [&str; 0] = [];
+
+/// A server that answers every request as a cluster with nothing to roll back.
+async fn cluster_server() -> Scenario {
+    Scenario::catch_all().serving().await
 }
 
 fn config_file(text: &str) -> tempfile::NamedTempFile {
@@ -40,31 +31,22 @@ async fn flag_beats_environment_beats_profile_beats_default() {
     let cfg = config.path().to_str().unwrap();
     let token = ("PROD_TOKEN", "prod-token");
 
+    let status = ["--config", cfg, "sf", "cluster", "status"];
+    let prod = [&["--profile", "prod"][..], &status].concat();
+
     // Profile only.
-    let run = run_args(
-        &[
-            "--config",
-            cfg,
-            "--profile",
-            "prod",
-            "sf",
-            "cluster",
-            "status",
-        ],
-        &[token],
-    )
-    .await;
+    let run = run_args(&prod, &[token]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
-        requests(&a).await,
+        a.requests_so_far().await,
         ["GET /$/GetUpgradeProgress?api-version=6.0&timeout=30"]
     );
-    let seen = &a.received_requests().await.unwrap()[0];
+    let seen = &a.received_so_far().await[0];
     assert_eq!(seen.headers["authorization"], "Bearer prod-token");
 
     // The environment beats the profile.
     let run = run_args(
-        &["--config", cfg, "sf", "cluster", "status"],
+        &status,
         &[
             token,
             ("ROLLBACK_PROFILE", "prod"),
@@ -75,65 +57,50 @@ async fn flag_beats_environment_beats_profile_beats_default() {
     .await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
-        requests(&b).await,
+        b.requests_so_far().await,
         ["GET /$/GetUpgradeProgress?api-version=6.0&timeout=40"]
     );
 
     // The flag beats the environment.
+    let c_uri = c.uri();
     let run = run_args(
-        &[
-            "--config",
-            cfg,
-            "--profile",
-            "prod",
-            "sf",
-            "cluster",
-            "status",
-            "--endpoint",
-            &c.uri(),
-            "--server-timeout",
-            "50",
-        ],
+        &[&prod[..], &["--endpoint", &c_uri, "--server-timeout", "50"]].concat(),
         &[token, ("ROLLBACK_SF_ENDPOINT", &b.uri())],
     )
     .await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
-        requests(&c).await,
+        c.requests_so_far().await,
         ["GET /$/GetUpgradeProgress?api-version=6.0&timeout=50"]
     );
-    assert_eq!(requests(&b).await.len(), 1);
+    assert_eq!(b.requests_so_far().await.len(), 1);
 
     // Without --profile the `default` profile applies.
-    let run = run_args(&["--config", cfg, "sf", "cluster", "status"], &[]).await;
+    let run = run_args(&status, &[]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(requests(&c).await.len(), 2);
-    assert_eq!(requests(&a).await.len(), 1);
+    assert_eq!(c.requests_so_far().await.len(), 2);
+    assert_eq!(a.requests_so_far().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn default_location_is_xdg_config_home() {
-    let server = cluster_server().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("rollback")).unwrap();
-    std::fs::write(
-        dir.path().join("rollback/config.toml"),
-        format!("[profiles.lab.sf]\nendpoint = \"{}\"\n", server.uri()),
-    )
-    .unwrap();
-    let run = run_args(
-        &["--profile", "lab", "sf", "cluster", "status"],
-        &[("XDG_CONFIG_HOME", dir.path().to_str().unwrap())],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(requests(&server).await.len(), 1);
+    Scenario::catch_all()
+        .file(
+            &dir.path().join("rollback/config.toml"),
+            "[profiles.lab.sf]\nendpoint = \"SERVER\"\n",
+        )
+        .env("XDG_CONFIG_HOME", dir.path().to_str().unwrap())
+        .args(["--profile", "lab", "sf", "cluster", "status"])
+        .run()
+        .await
+        .code(0)
+        .requests(["GET /$/GetUpgradeProgress?api-version=6.0"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_config_files_exit_2_and_send_nothing() {
-    let server = cluster_server().await;
-    let uri = server.uri();
     let cases = [
         ("[profiles.p.sf\nendpoint = 1\n", "p", "config file"),
         (
@@ -147,7 +114,7 @@ async fn bad_config_files_exit_2_and_send_nothing() {
             "profiles.p.sf.token: secrets are not read from the config file",
         ),
         (
-            &format!("[profiles.p.sf]\nendpoint = \"{uri}\"\n") as &str,
+            "[profiles.p.sf]\nendpoint = \"SERVER\"\n",
             "nope",
             "has no profile \"nope\"",
         ),
@@ -167,44 +134,24 @@ async fn bad_config_files_exit_2_and_send_nothing() {
             "sf.token_env names UNSET_TOKEN_VAR, which is not set",
         ),
     ];
+    let config = tempfile::NamedTempFile::new().unwrap();
+    let cfg = config.path().to_str().unwrap();
     for (text, profile, needle) in cases {
-        let config = config_file(text);
-        let run = run_args(
-            &[
-                "--config",
-                config.path().to_str().unwrap(),
-                "--profile",
-                profile,
-                "sf",
-                "--endpoint",
-                &uri,
-                "cluster",
-                "status",
-            ],
-            &[],
-        )
-        .await;
-        assert_eq!(run.code, 2, "{text}: {run:?}");
-        assert!(run.stderr.contains(needle), "{text}: {}", run.stderr);
-        assert!(!run.stderr.contains("MARKER"));
+        Scenario::catch_all()
+            .file(config.path(), text)
+            .args(["--config", cfg, "--profile", profile])
+            .args(["sf", "--endpoint", "SERVER", "cluster", "status"])
+            .run()
+            .await
+            .usage_error(needle)
+            .requests(NOTHING);
     }
-    let run = run_args(
-        &[
-            "--config",
-            "/nonexistent/rollback.toml",
-            "sf",
-            "cluster",
-            "status",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .starts_with("error: cannot read config file /nonexistent/rollback.toml"),
-        "{}",
-        run.stderr
-    );
-    assert!(requests(&server).await.is_empty());
+    Scenario::catch_all()
+        .args(["--config", "/nonexistent/rollback.toml"])
+        .args(["sf", "--endpoint", "SERVER", "cluster", "status"])
+        .run()
+        .await
+        .code(2)
+        .stderr_starts_with("error: cannot read config file /nonexistent/rollback.toml")
+        .requests(NOTHING);
 }

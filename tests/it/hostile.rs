@@ -1,28 +1,41 @@
 //! Hostile and malformed command-line input: every value is refused with exit 2 before anything
 //! is sent, or travels escaped so that it can never reach another resource.
 
-use serde_json::json;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+mod stdin;
+
+use std::time::Duration;
 
 use crate::common::*;
 use crate::scenario::cloudsvc::SUB;
+use crate::scenario::{Outcome, Scenario};
 
-async fn catch_all() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any())
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"UpgradeState": "RollingForwardCompleted"})),
-        )
-        .mount(&server)
-        .await;
-    server
+const NOTHING: [&str; 0] = [];
+
+/// `cloudsvc` with a subscription and a service: the deployment is for each case to name.
+const CLOUDSVC: [&str; 7] = [
+    "cloudsvc",
+    "--endpoint",
+    "SERVER",
+    "--subscription",
+    SUB,
+    "--service",
+    "svc",
+];
+
+/// `rollback ARGV` with `env`, `SERVER` in them for a server that answers anything.
+async fn run_against_any<S: AsRef<str>>(
+    argv: impl IntoIterator<Item = S>,
+    env: &[(&str, &str)],
+) -> Outcome {
+    let mut scenario = Scenario::catch_all().args(argv);
+    for (key, value) in env {
+        scenario = scenario.env(key, value);
+    }
+    scenario.run().await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn application_ids_cannot_leave_their_path_segment() {
-    let server = catch_all().await;
-    let uri = server.uri();
     let ids = [
         "my app",
         "a#frag",
@@ -50,17 +63,12 @@ async fn application_ids_cannot_leave_their_path_segment() {
     ];
     let segment = regex::Regex::new(r"^/Applications/[^/?#]+/\$/GetUpgradeProgress$").unwrap();
     for id in ids {
-        let before = requests(&server).await.len();
-        let run = run_args(
-            &["sf", "--endpoint", &uri, "app", "status", id, "--json"],
-            &[],
-        )
-        .await;
-        let seen = server.received_requests().await.unwrap();
-        match run.code {
+        let argv = ["sf", "--endpoint", "SERVER", "app", "status", id, "--json"];
+        let outcome = run_against_any(&argv, &[]).await;
+        match outcome.run.code {
             0 => {
-                assert_eq!(seen.len(), before + 1, "{id:?}");
-                let request = seen.last().unwrap();
+                assert_eq!(outcome.received.len(), 1, "{id:?}");
+                let request = &outcome.received[0];
                 assert!(
                     segment.is_match(request.url.path()),
                     "{id:?} reached {}",
@@ -69,48 +77,41 @@ async fn application_ids_cannot_leave_their_path_segment() {
                 assert_eq!(request.url.query(), Some("api-version=6.0"), "{id:?}");
             }
             2 => {
-                assert_eq!(seen.len(), before, "{id:?}: nothing sent");
+                assert!(outcome.received.is_empty(), "{id:?}: nothing sent");
                 assert!(
-                    run.stderr.starts_with("error: the application"),
+                    outcome.run.stderr.starts_with("error: the application"),
                     "{id:?}: {}",
-                    run.stderr
+                    outcome.run.stderr
                 );
-                assert_eq!(run.json()["error"]["kind"], "usage");
+                assert_eq!(outcome.json()["error"]["kind"], "usage");
             }
-            other => panic!("{id:?}: exit {other}: {run:?}"),
+            other => panic!("{id:?}: exit {other}: {:?}", outcome.run),
         }
     }
 }
 
+/// The words of `parts`, one after the other.
+fn words(parts: &[&[&str]]) -> Vec<String> {
+    parts.concat().iter().map(|s| s.to_string()).collect()
+}
+
+/// Refused before anything is sent: exit 2, and stderr starts with `error: `.
+#[track_caller]
+fn refused(outcome: &Outcome, what: &str) {
+    assert_eq!(outcome.run.code, 2, "{what}: {:?}", outcome.run);
+    assert!(
+        outcome.run.stderr.starts_with("error: "),
+        "{what}: {}",
+        outcome.run.stderr
+    );
+    outcome.requests(NOTHING);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_numbers_conflicts_and_names_exit_2_with_nothing_sent() {
-    let server = catch_all().await;
-    let uri = server.uri();
-    let cs = |rest: &[&'static str]| {
-        let mut v: Vec<String> = [
-            "cloudsvc",
-            "--endpoint",
-            &uri,
-            "--subscription",
-            SUB,
-            "--service",
-            "svc",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        v.extend(rest.iter().map(|s| s.to_string()));
-        v
-    };
-    let sf = |rest: &[&'static str]| {
-        let mut v: Vec<String> = ["sf", "--endpoint", &uri]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        v.extend(rest.iter().map(|s| s.to_string()));
-        v
-    };
-    let cases: Vec<Vec<String>> = vec![
+    let cs = |rest: &[&'static str]| [&CLOUDSVC[..], rest].concat();
+    let sf = |rest: &[&'static str]| [&["sf", "--endpoint", "SERVER"][..], rest].concat();
+    let cases: Vec<Vec<&str>> = vec![
         sf(&["--server-timeout", "-1", "cluster", "status"]),
         sf(&["--server-timeout", "99999999999", "cluster", "status"]),
         sf(&["--server-timeout", "ten", "cluster", "status"]),
@@ -147,43 +148,27 @@ async fn bad_numbers_conflicts_and_names_exit_2_with_nothing_sent() {
         ]),
         cs(&["--slot", "production", "start", "--mode", "sideways"]),
         vec![
-            "arcgis".into(),
-            "--url".into(),
-            uri.clone(),
-            "--token-stdin".into(),
-            "--password-stdin".into(),
-            "status".into(),
+            "arcgis",
+            "--url",
+            "SERVER",
+            "--token-stdin",
+            "--password-stdin",
+            "status",
         ],
-        vec![
-            "arcgis".into(),
-            "--url".into(),
-            format!("{uri}/arcgis?token=x"),
-            "status".into(),
-        ],
+        vec!["arcgis", "--url", "SERVER/arcgis?token=x", "status"],
+    ];
+    let tokens = [
+        ("ROLLBACK_CLOUDSVC_TOKEN", "t"),
+        ("ROLLBACK_ARCGIS_TOKEN", "t"),
     ];
     for argv in cases {
-        let run = run_args(
-            &argv.iter().map(String::as_str).collect::<Vec<_>>(),
-            &[
-                ("ROLLBACK_CLOUDSVC_TOKEN", "t"),
-                ("ROLLBACK_ARCGIS_TOKEN", "t"),
-            ],
-        )
-        .await;
-        assert_eq!(run.code, 2, "{argv:?}: {run:?}");
-        assert!(
-            run.stderr.starts_with("error: "),
-            "{argv:?}: {}",
-            run.stderr
-        );
+        let outcome = run_against_any(&argv, &tokens).await;
+        refused(&outcome, &format!("{argv:?}"));
     }
-    assert!(requests(&server).await.is_empty(), "nothing was sent");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn absurd_durations_exit_2_with_nothing_sent() {
-    let server = catch_all().await;
-    let uri = server.uri();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(
@@ -192,301 +177,164 @@ async fn absurd_durations_exit_2_with_nothing_sent() {
     )
     .unwrap();
     let config = config.to_str().unwrap();
-    let arcgis = format!("{uri}/arcgis");
+    let status = ["sf", "--endpoint", "SERVER", "cluster", "status"];
+    let start = ["sf", "--endpoint", "SERVER", "cluster", "start"];
     let cases: Vec<(Vec<&str>, Env)> = vec![
         (
+            [&["--timeout", "18446744073709551615s"][..], &status].concat(),
+            vec![],
+        ),
+        (
+            [&["--timeout", "500000000000y"][..], &start].concat(),
+            vec![],
+        ),
+        (
             vec![
                 "--timeout",
-                "18446744073709551615s",
-                "sf",
-                "--endpoint",
-                &uri,
-                "cluster",
+                "31d",
+                "arcgis",
+                "--url",
+                "SERVER/arcgis",
                 "status",
             ],
-            vec![],
-        ),
-        (
-            vec![
-                "--timeout",
-                "500000000000y",
-                "sf",
-                "--endpoint",
-                &uri,
-                "cluster",
-                "start",
-            ],
-            vec![],
-        ),
-        (
-            vec!["--timeout", "31d", "arcgis", "--url", &arcgis, "status"],
             vec![("ROLLBACK_ARCGIS_TOKEN", "t")],
         ),
         (
-            vec![
-                "--poll-interval",
-                "18446744073709551615s",
-                "sf",
-                "--endpoint",
-                &uri,
-                "cluster",
-                "status",
-            ],
+            [&["--poll-interval", "18446744073709551615s"][..], &status].concat(),
             vec![],
         ),
         (
-            vec!["sf", "--endpoint", &uri, "cluster", "status"],
+            status.to_vec(),
             vec![("ROLLBACK_TIMEOUT", "18446744073709551615s")],
         ),
         (
-            vec![
-                "--config",
-                config,
-                "--profile",
-                "long",
-                "sf",
-                "--endpoint",
-                &uri,
-                "cluster",
-                "status",
-            ],
+            [&["--config", config, "--profile", "long"][..], &status].concat(),
             vec![],
         ),
         (
-            vec![
-                "--config",
-                config,
-                "--profile",
-                "slow",
-                "sf",
-                "--endpoint",
-                &uri,
-                "cluster",
-                "status",
-            ],
+            [&["--config", config, "--profile", "slow"][..], &status].concat(),
             vec![],
         ),
     ];
     for (argv, env) in cases {
-        let run = run_args(&argv, &env).await;
-        assert_eq!(run.code, 2, "{argv:?} {env:?}: {run:?}");
-        assert!(
-            run.stderr.starts_with("error: ") && run.stderr.contains("at most 30 days"),
-            "{argv:?}: {}",
-            run.stderr
-        );
-        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        let outcome = run_against_any(&argv, &env).await;
+        refused(&outcome, &format!("{argv:?} {env:?}"));
+        let stderr = &outcome.run.stderr;
+        assert!(stderr.contains("at most 30 days"), "{argv:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
     }
-    assert!(requests(&server).await.is_empty(), "nothing was sent");
     // The longest accepted timeout runs normally.
-    let run = run_args(
-        &[
-            "--timeout",
-            "30d",
-            "sf",
-            "--endpoint",
-            &uri,
-            "cluster",
-            "status",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run_against_any(&[&["--timeout", "30d"][..], &status].concat(), &[])
+        .await
+        .code(0);
 }
 
-/// Every stderr line of a refused value is short: the value is shown as a prefix at most.
-fn assert_short_usage_error(run: &Run, what: &str) {
-    assert_eq!(run.code, 2, "{what}: {run:?}");
-    let last = run.stderr.lines().last().unwrap_or_default();
-    assert!(last.starts_with("error: "), "{what}: {}", run.stderr);
-    for line in run.stderr.lines() {
+/// Refused with nothing sent, the error on the last line, and every stderr line short: the value
+/// is shown as a prefix at most.
+#[track_caller]
+fn refused_shortly(outcome: &Outcome, what: &str) {
+    let stderr = &outcome.run.stderr;
+    assert_eq!(outcome.run.code, 2, "{what}: {:?}", outcome.run);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: "), "{what}: {stderr}");
+    for line in stderr.lines() {
         assert!(line.len() < 300, "{what}: a line of {} bytes", line.len());
     }
-    assert!(!run.stderr.contains('\u{1b}'), "{what}: raw escape");
+    assert!(!stderr.contains('\u{1b}'), "{what}: raw escape");
+    outcome.requests(NOTHING);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn long_or_controlled_ids_names_and_header_values_exit_2_with_nothing_sent() {
-    let server = catch_all().await;
-    let uri = server.uri();
     let long = "a".repeat(100_000);
-    let long_path = format!("{uri}/{long}");
-    let arcgis = format!("{uri}/arcgis");
-    let token = [
+    let long_path = format!("SERVER/{long}");
+    let fabric_long = format!("fabric:/{long}");
+    let tokens = [
         ("ROLLBACK_CLOUDSVC_TOKEN", "t"),
         ("ROLLBACK_ARCGIS_TOKEN", "t"),
     ];
-    let cs = |rest: &[&str]| -> Vec<String> {
-        ["cloudsvc", "--endpoint", uri.as_str()]
-            .iter()
-            .chain(rest)
-            .map(|s| s.to_string())
-            .collect()
+    let password = [("ROLLBACK_ARCGIS_PASSWORD", "p")];
+    let sf = |rest: &[&str]| words(&[&["sf", "--endpoint", "SERVER"], rest]);
+    let arcgis = |rest: &[&str]| words(&[&["arcgis", "--url", "SERVER/arcgis"], rest]);
+    let cs = |rest: &[&str]| {
+        words(&[
+            &["cloudsvc", "--endpoint", "SERVER", "--subscription"],
+            rest,
+        ])
     };
-    let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let mut cases: Vec<(Vec<String>, Env)> = vec![
+    let long_sub = format!("{}-0000", "0".repeat(100_000));
+    let production = ["--slot", "production", "status"];
+    let cases: Vec<(Vec<String>, Env)> = vec![
+        (sf(&["app", "status", &long, "--json"]), vec![]),
+        (sf(&["app", "start", &fabric_long]), vec![]),
+        (sf(&["app", "status", "my\u{1b}]0;x\u{7}app"]), vec![]),
+        (sf(&["--api-version", &long, "cluster", "status"]), vec![]),
         (
-            owned(&["sf", "--endpoint", &uri, "app", "status", &long, "--json"]),
+            ["sf", "--endpoint", &long_path, "cluster", "status"]
+                .map(String::from)
+                .to_vec(),
             vec![],
         ),
         (
-            owned(&[
-                "sf",
-                "--endpoint",
-                &uri,
-                "app",
-                "start",
-                &format!("fabric:/{long}"),
-            ]),
+            ["sf", "--endpoint", "SERVER/a\nb", "cluster", "status"]
+                .map(String::from)
+                .to_vec(),
             vec![],
         ),
         (
-            owned(&[
-                "sf",
-                "--endpoint",
-                &uri,
-                "app",
-                "status",
-                "my\u{1b}]0;x\u{7}app",
-            ]),
-            vec![],
-        ),
-        (
-            owned(&[
-                "sf",
-                "--endpoint",
-                &uri,
-                "--api-version",
-                &long,
-                "cluster",
-                "status",
-            ]),
-            vec![],
-        ),
-        (
-            owned(&["sf", "--endpoint", &long_path, "cluster", "status"]),
-            vec![],
-        ),
-        (
-            owned(&[
-                "sf",
-                "--endpoint",
-                &format!("{uri}/a\nb"),
-                "cluster",
-                "status",
-            ]),
-            vec![],
-        ),
-        (
-            owned(&["sf", "--endpoint", &uri, "cluster", "status"]),
+            sf(&["cluster", "status"]),
             vec![("ROLLBACK_SF_TOKEN", "tok\r\nX-Evil: 1")],
         ),
+        (arcgis(&["start", "--to", &long]), tokens.to_vec()),
+        (arcgis(&["start", "--to", "pat\u{85}_1"]), tokens.to_vec()),
+        (arcgis(&["--username", &long, "status"]), password.to_vec()),
         (
-            owned(&["arcgis", "--url", &arcgis, "start", "--to", &long]),
-            token.to_vec(),
+            arcgis(&["--username", "ad\nmin", "status"]),
+            password.to_vec(),
         ),
         (
-            owned(&["arcgis", "--url", &arcgis, "start", "--to", "pat\u{85}_1"]),
-            token.to_vec(),
-        ),
-        (
-            owned(&["arcgis", "--url", &arcgis, "--username", &long, "status"]),
-            vec![("ROLLBACK_ARCGIS_PASSWORD", "p")],
-        ),
-        (
-            owned(&[
-                "arcgis",
-                "--url",
-                &arcgis,
-                "--username",
-                "ad\nmin",
-                "status",
-            ]),
-            vec![("ROLLBACK_ARCGIS_PASSWORD", "p")],
-        ),
-        (
-            owned(&["arcgis", "--url", &arcgis, "status"]),
+            arcgis(&["status"]),
             vec![("ROLLBACK_ARCGIS_TOKEN", "a\u{1}b")],
         ),
+        (
+            cs(&[&[SUB, "--service", &long][..], &production].concat()),
+            tokens.to_vec(),
+        ),
+        (
+            cs(&[SUB, "--service", "svc", "--deployment", &long, "status"]),
+            tokens.to_vec(),
+        ),
+        (
+            cs(&[&[SUB, "--service", "s\u{9}vc"][..], &production].concat()),
+            tokens.to_vec(),
+        ),
+        (
+            cs(&[&[long_sub.as_str(), "--service", "svc"][..], &production].concat()),
+            tokens.to_vec(),
+        ),
     ];
-    let long_sub = format!("{}-0000", "0".repeat(100_000));
-    let (long_service, long_sub) = (long.as_str(), long_sub.as_str());
-    cases.extend([
-        (
-            cs(&[
-                "--subscription",
-                SUB,
-                "--service",
-                long_service,
-                "--slot",
-                "production",
-                "status",
-            ]),
-            token.to_vec(),
-        ),
-        (
-            cs(&[
-                "--subscription",
-                SUB,
-                "--service",
-                "svc",
-                "--deployment",
-                long_service,
-                "status",
-            ]),
-            token.to_vec(),
-        ),
-        (
-            cs(&[
-                "--subscription",
-                SUB,
-                "--service",
-                "s\u{9}vc",
-                "--slot",
-                "production",
-                "status",
-            ]),
-            token.to_vec(),
-        ),
-        (
-            cs(&[
-                "--subscription",
-                long_sub,
-                "--service",
-                "svc",
-                "--slot",
-                "production",
-                "status",
-            ]),
-            token.to_vec(),
-        ),
-    ]);
     for (argv, env) in &cases {
         let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let run = run_args(&argv, env).await;
+        let outcome = run_against_any(&argv, env).await;
         let what = format!(
             "{:?}",
             argv.iter()
                 .map(|a| a.chars().take(30).collect::<String>())
                 .collect::<Vec<_>>()
         );
-        assert_short_usage_error(&run, &what);
+        refused_shortly(&outcome, &what);
+        let stderr = &outcome.run.stderr;
         assert!(
-            !run.stderr.contains("X-Evil") || run.stderr.contains("control character"),
+            !stderr.contains("X-Evil") || stderr.contains("control character"),
             "{what}"
         );
         assert!(
-            !run.stdout.contains(&long[..2000]),
+            !outcome.run.stdout.contains(&long[..2000]),
             "{what}: the value is echoed on stdout"
         );
     }
-    let run = run_args(
-        &["sf", "--endpoint", &uri, "app", "status", &long, "--json"],
-        &[],
-    )
-    .await;
-    let doc = run.json();
+    let outcome = run_against_any(sf(&["app", "status", &long, "--json"]), &[]).await;
+    let doc = outcome.json();
     assert_eq!(doc["error"]["kind"], "usage");
     assert_eq!(
         doc["error"]["message"],
@@ -496,336 +344,76 @@ async fn long_or_controlled_ids_names_and_header_values_exit_2_with_nothing_sent
         )
     );
     assert_eq!(doc["target"], format!("{}…", &long[..40]));
-    let run = run_args(
-        &["sf", "--endpoint", &uri, "cluster", "status"],
+    run_against_any(
+        &["sf", "--endpoint", "SERVER", "cluster", "status"],
         &[("ROLLBACK_SF_TOKEN", "tok\r\nX-Evil: 1")],
     )
-    .await;
-    assert_eq!(
-        run.stderr,
-        "error: ROLLBACK_SF_TOKEN contains a control character\n"
-    );
-    assert!(requests(&server).await.is_empty(), "nothing was sent");
+    .await
+    .stderr("error: ROLLBACK_SF_TOKEN contains a control character\n")
+    .requests(NOTHING);
     // 1 KiB is the limit, not less.
     let kib = "b".repeat(1024);
-    let run = run_args(&["sf", "--endpoint", &uri, "app", "status", &kib], &[]).await;
-    assert_eq!(run.code, 0, "{run:?}");
+    run_against_any(&["sf", "--endpoint", "SERVER", "app", "status", &kib], &[])
+        .await
+        .code(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn devices_and_oversize_files_are_refused_quickly() {
-    let server = catch_all().await;
-    let uri = server.uri();
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.toml");
     std::fs::write(&big, format!("# {}\n", "x".repeat(2 * 1024 * 1024))).unwrap();
+    let big = big.to_str().unwrap();
     let token_dev = dir.path().join("token-dev.toml");
     std::fs::write(
         &token_dev,
         "[profiles.default.sf]\ntoken_file = \"/dev/zero\"\n",
     )
     .unwrap();
-    let cases: Vec<(Vec<&str>, &str)> = vec![
+    let status = ["sf", "--endpoint", "SERVER", "cluster", "status"];
+    // `sf --endpoint SERVER FLAGS cluster status`.
+    let with = |flags: &[&str]| words(&[&status[..3], flags, &status[3..]]);
+    let config = |path: &str| words(&[&["--config", path], &status]);
+    let cases: Vec<(Vec<String>, &str)> = vec![
         (
-            vec![
-                "--config",
-                "/dev/zero",
-                "sf",
-                "--endpoint",
-                &uri,
-                "cluster",
-                "status",
-            ],
+            config("/dev/zero"),
             "cannot read config file /dev/zero: a character device, not a regular file",
         ),
+        (config(big), "larger than 1 MiB"),
         (
-            vec![
-                "--config",
-                big.to_str().unwrap(),
-                "sf",
-                "--endpoint",
-                &uri,
-                "cluster",
-                "status",
-            ],
-            "larger than 1 MiB",
-        ),
-        (
-            vec![
-                "--config",
-                dir.path().to_str().unwrap(),
-                "sf",
-                "--endpoint",
-                &uri,
-                "cluster",
-                "status",
-            ],
+            config(dir.path().to_str().unwrap()),
             "a directory, not a regular file",
         ),
         (
-            vec![
-                "sf",
-                "--endpoint",
-                &uri,
-                "--cert",
-                "/dev/zero",
-                "cluster",
-                "status",
-            ],
+            with(&["--cert", "/dev/zero"]),
             "cannot read certificate /dev/zero: a character device, not a regular file",
         ),
         (
-            vec![
-                "sf",
-                "--endpoint",
-                &uri,
-                "--ca",
-                "/dev/zero",
-                "cluster",
-                "status",
-            ],
+            with(&["--ca", "/dev/zero"]),
             "cannot read CA file /dev/zero: a character device",
         ),
+        (with(&["--cert", big, "--key", "/dev/zero"]), "neither PEM"),
         (
-            vec![
-                "sf",
-                "--endpoint",
-                &uri,
-                "--cert",
-                big.to_str().unwrap(),
-                "--key",
-                "/dev/zero",
-                "cluster",
-                "status",
-            ],
-            "neither PEM",
-        ),
-        (
-            vec![
-                "cloudsvc",
-                "--endpoint",
-                &uri,
-                "--subscription",
-                SUB,
-                "--service",
-                "svc",
-                "--slot",
-                "production",
-                "--publish-settings",
-                "/dev/zero",
-                "status",
-            ],
+            words(&[
+                &CLOUDSVC,
+                &["--slot", "production", "--publish-settings", "/dev/zero"],
+                &["status"],
+            ]),
             "cannot read publish settings /dev/zero: a character device",
         ),
         (
-            vec![
-                "--config",
-                token_dev.to_str().unwrap(),
-                "sf",
-                "--endpoint",
-                &uri,
-                "cluster",
-                "status",
-            ],
+            config(token_dev.to_str().unwrap()),
             "token_file: cannot read /dev/zero: a character device, neither a regular file nor a FIFO",
         ),
     ];
     for (argv, needle) in cases {
-        let started = std::time::Instant::now();
-        let run = run_args(&argv, &[]).await;
+        let outcome = run_against_any(&argv, &[]).await;
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
+            outcome.elapsed < Duration::from_secs(10),
             "{argv:?} took {:?}",
-            started.elapsed()
+            outcome.elapsed
         );
-        assert_short_usage_error(&run, &format!("{argv:?}"));
-        assert!(run.stderr.contains(needle), "{argv:?}: {}", run.stderr);
+        refused_shortly(&outcome, &format!("{argv:?}"));
+        outcome.stderr_contains(needle);
     }
-    assert!(requests(&server).await.is_empty(), "nothing was sent");
-}
-
-/// Runs `argv` with a stdin that stays open (nothing written, never closed) and returns the run
-/// and how long it took; `signal` is sent once the tool waits on its reading thread.
-async fn with_stdin_held_open(argv: &[&str], signal: Option<&str>) -> (Run, std::time::Duration) {
-    let mut cmd = rollback();
-    cmd.args(argv)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let started = std::time::Instant::now();
-    let mut child = cmd.spawn().unwrap();
-    let stdin = child.stdin.take().unwrap();
-    if let Some(signal) = signal {
-        let reading = format!("/proc/{}/task", child.id());
-        let waits = || {
-            std::fs::read_dir(&reading)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .any(|task| {
-                    std::fs::read_to_string(task.path().join("comm"))
-                        .is_ok_and(|c| c.trim() == "read")
-                })
-        };
-        for _ in 0..500 {
-            if waits() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        assert!(waits(), "the tool never waited on its reading thread");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let status = std::process::Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    let pid = child.id().to_string();
-    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
-    let output = match tokio::time::timeout(std::time::Duration::from_secs(20), waiting).await {
-        Ok(output) => output.unwrap(),
-        Err(_) => {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &pid])
-                .status();
-            panic!("{argv:?} was still reading stdin after 20s");
-        }
-    };
-    let elapsed = started.elapsed();
-    drop(stdin);
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    };
-    (run, elapsed)
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn reading_stdin_or_a_fifo_gives_way_to_the_timeout_and_ctrl_c() {
-    let server = catch_all().await;
-    let uri = server.uri();
-    let arcgis = format!("{uri}/arcgis");
-    for argv in [
-        vec![
-            "--timeout",
-            "1s",
-            "sf",
-            "--endpoint",
-            &uri,
-            "--token-stdin",
-            "cluster",
-            "status",
-        ],
-        vec![
-            "--timeout",
-            "1s",
-            "arcgis",
-            "--url",
-            &arcgis,
-            "--username",
-            "admin",
-            "--password-stdin",
-            "status",
-        ],
-        vec![
-            "--timeout",
-            "1s",
-            "--json",
-            "arcgis",
-            "--url",
-            &arcgis,
-            "--token-stdin",
-            "status",
-        ],
-    ] {
-        let (run, elapsed) = with_stdin_held_open(&argv, None).await;
-        assert_eq!(run.code, 5, "{argv:?}: {run:?}");
-        assert!(
-            elapsed < std::time::Duration::from_secs(8),
-            "{argv:?}: {elapsed:?}"
-        );
-        assert_eq!(
-            run.stderr.lines().last(),
-            Some("error: timed out after 1s; no state was read; no rollback was sent"),
-            "{argv:?}"
-        );
-    }
-    let (run, elapsed) = with_stdin_held_open(
-        &[
-            "--json",
-            "sf",
-            "--endpoint",
-            &uri,
-            "--token-stdin",
-            "cluster",
-            "status",
-        ],
-        Some("-INT"),
-    )
-    .await;
-    assert_eq!(run.code, 130, "{run:?}");
-    assert!(elapsed < std::time::Duration::from_secs(8), "{elapsed:?}");
-    assert_eq!(
-        run.json()["error"]["message"],
-        "interrupted; no state was read; no rollback was sent"
-    );
-
-    // A token file that is a FIFO nobody writes.
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("token");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[profiles.default.sf]\ntoken_file = \"{}\"\n",
-            fifo.display()
-        ),
-    )
-    .unwrap();
-    let status = |timeout: &'static str| {
-        let argv: Vec<String> = [
-            "--timeout",
-            timeout,
-            "--config",
-            config.to_str().unwrap(),
-            "sf",
-            "--endpoint",
-            &uri,
-            "cluster",
-            "status",
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-        async move {
-            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-            run_args(&argv, &[]).await
-        }
-    };
-    let started = std::time::Instant::now();
-    let run = status("1s").await;
-    assert_eq!(run.code, 5, "{run:?}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(8));
-    assert!(requests(&server).await.is_empty(), "nothing was sent");
-
-    // A FIFO that is written is read.
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::write(fifo, "fifo-MARKER-token\n").unwrap())
-    };
-    let run = status("10s").await;
-    writer.join().unwrap();
-    assert_eq!(run.code, 0, "{run:?}");
-    let seen = server.received_requests().await.unwrap();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].headers["authorization"], "Bearer fifo-MARKER-token");
 }

@@ -385,19 +385,7 @@ async fn a_loopback_endpoint_is_never_proxied() {
         for env in &sets {
             let mut env = env.clone();
             env.push(SF_TOKEN);
-            let run = run_args(
-                &[
-                    "sf",
-                    "--endpoint",
-                    endpoint,
-                    "-v",
-                    "cluster",
-                    "status",
-                    "--json",
-                ],
-                &env,
-            )
-            .await;
+            let run = run_args(&sf_status(endpoint), &env).await;
             if endpoint.contains("[::1]") {
                 // The mock listens on 127.0.0.1 only: [::1] is refused, directly, not by way
                 // of the proxy (which records nothing, checked below).

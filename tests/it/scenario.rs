@@ -8,7 +8,11 @@
 
 pub mod arcgis;
 pub mod cloudsvc;
+mod outcome;
 pub mod sf;
+pub mod terminal;
+
+pub use outcome::{Outcome, error};
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -20,7 +24,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::common::{Run, Seq, doc_differences, normalize, request_line, rollback};
+use crate::common::{Run, Seq, request_line, rollback};
 
 /// One answer: a bodiless status, a response, or a JSON or XML body with 200.
 pub trait Answer {
@@ -233,49 +237,110 @@ impl Scenario {
         *self.started_server().address()
     }
 
-    fn started_server(&self) -> &MockServer {
-        self.server.as_ref().expect("a started server")
-    }
-
-    /// Starts the server (unless a run already did), runs the binary to its end.
-    pub async fn run(self) -> Outcome {
-        let server = match self.server {
+    /// Starts the server (unless it runs) and mounts what it answers so far: a server that a
+    /// test's own runs reach, beside others (which setting chose which server).
+    pub async fn serving(mut self) -> Self {
+        let server = match self.server.take() {
             Some(server) => server,
             None => MockServer::start().await,
         };
-        for (verb, at, seq) in self.routes {
+        for (verb, at, seq) in self.routes.drain(..) {
             Mock::given(method(verb))
                 .and(path(at))
                 .respond_with(seq)
                 .mount(&server)
                 .await;
         }
-        for mock in self.mocks {
+        for mock in self.mocks.drain(..) {
             mock.mount(&server).await;
         }
-        let uri = self.at.clone().unwrap_or_else(|| server.uri());
-        for (path, contents) in &self.files {
+        self.server = Some(server);
+        self
+    }
+
+    /// Every request the server `started` started has received so far.
+    pub async fn received_so_far(&self) -> Vec<Request> {
+        let server = self.started_server();
+        server.received_requests().await.unwrap_or_default()
+    }
+
+    /// `METHOD /path?query` of each request the server `started` started has received so far.
+    pub async fn requests_so_far(&self) -> Vec<String> {
+        self.received_so_far()
+            .await
+            .iter()
+            .map(request_line)
+            .collect()
+    }
+
+    fn started_server(&self) -> &MockServer {
+        self.server.as_ref().expect("a started server")
+    }
+
+    /// Starts the server (unless a run already did), runs the binary to its end.
+    pub async fn run(self) -> Outcome {
+        let (stdout_to, stderr_to) = (self.stdout_to, self.stderr_to);
+        let (mut cmd, mut ready) = self.ready().await;
+        let started = Instant::now();
+        cmd.stdout(stdout_to.map_or_else(Stdio::piped, |to| to()))
+            .stderr(stderr_to.map_or_else(Stdio::piped, |to| to()));
+        let (stdin, signal) = (ready.stdin.take(), ready.signal.take());
+        let run = execute(cmd, stdin, signal, &ready.server).await;
+        ready.outcome(run, started.elapsed()).await
+    }
+
+    /// Starts the server (unless a run already did), mounts what it answers, writes the files,
+    /// and builds the command line of the run.
+    async fn ready(self) -> (std::process::Command, Ready) {
+        let mut this = self.serving().await;
+        let server = this.server.take().expect("a started server");
+        let uri = this.at.clone().unwrap_or_else(|| server.uri());
+        for (path, contents) in &this.files {
             std::fs::write(path, fill(contents, &uri)).unwrap();
         }
         let mut cmd = rollback();
-        cmd.args(self.base.iter().chain(&self.args).map(|a| fill(a, &uri)));
-        for (key, value) in &self.env {
+        cmd.args(this.base.iter().chain(&this.args).map(|a| fill(a, &uri)));
+        for (key, value) in &this.env {
             cmd.env(key, fill(value, &uri));
         }
-        let started = Instant::now();
-        cmd.stdout(self.stdout_to.map_or_else(Stdio::piped, |to| to()))
-            .stderr(self.stderr_to.map_or_else(Stdio::piped, |to| to()));
-        let run = execute(cmd, self.stdin, self.signal, &server).await;
-        let elapsed = started.elapsed();
-        let received = server.received_requests().await.unwrap_or_default();
+        let ready = Ready {
+            server,
+            uri,
+            stdin: this.stdin,
+            signal: this.signal,
+            at: this.at,
+            base: this.base,
+            env: this.env,
+            defaults: this.defaults,
+        };
+        (cmd, ready)
+    }
+}
+
+/// A scenario whose server answers, about to run.
+struct Ready {
+    server: MockServer,
+    uri: String,
+    stdin: Option<String>,
+    signal: Option<(String, usize)>,
+    at: Option<String>,
+    base: Vec<String>,
+    env: Vec<(String, String)>,
+    defaults: Vec<(&'static str, Value)>,
+}
+
+impl Ready {
+    /// What the run left, with every request the server has received.
+    async fn outcome(self, run: Run, elapsed: Duration) -> Outcome {
+        let received = self.server.received_requests().await.unwrap_or_default();
         Outcome {
             run,
             requests: received.iter().map(request_line).collect(),
             received,
-            uri,
+            uri: self.uri,
             elapsed,
             next: Scenario {
-                server: Some(server),
+                server: Some(self.server),
                 at: self.at,
                 base: self.base,
                 env: self.env,
@@ -329,219 +394,4 @@ async fn execute(
         stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
         stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
     }
-}
-
-/// What a run left: its output and every request the server has received (over all runs of
-/// the scenario so far). The checks return `&Self` so that they chain.
-pub struct Outcome {
-    pub run: Run,
-    /// `METHOD /path?query` of each request, in order.
-    pub requests: Vec<String>,
-    pub received: Vec<Request>,
-    pub uri: String,
-    /// How long the binary ran.
-    pub elapsed: Duration,
-    next: Scenario,
-}
-
-impl Outcome {
-    /// Another run against the same server, with the preset's arguments and the same
-    /// environment; the routes keep their place in their answers. A route added for a path
-    /// that already has one does not replace it: the route mounted first answers.
-    pub fn again(self) -> Scenario {
-        self.next
-    }
-
-    pub fn json(&self) -> Value {
-        self.run.json()
-    }
-
-    /// The requests whose method is `verb`.
-    pub fn received_with(&self, verb: &str) -> Vec<&Request> {
-        self.received
-            .iter()
-            .filter(|r| r.method.as_str() == verb)
-            .collect()
-    }
-
-    #[track_caller]
-    pub fn code(&self, code: i32) -> &Self {
-        assert_eq!(self.run.code, code, "exit code of {:?}", self.run);
-        self
-    }
-
-    /// Exactly this stdout (`SERVER` for the server's URI).
-    #[track_caller]
-    pub fn stdout(&self, expected: &str) -> &Self {
-        self.same("stdout", &self.run.stdout, &fill(expected, &self.uri))
-    }
-
-    /// Exactly this stderr (`SERVER` for the server's URI).
-    #[track_caller]
-    pub fn stderr(&self, expected: &str) -> &Self {
-        self.same("stderr", &self.run.stderr, &fill(expected, &self.uri))
-    }
-
-    /// This stdout once `normalize` took out its clock (timestamps, elapsed times).
-    #[track_caller]
-    pub fn stdout_normalized(&self, expected: &str) -> &Self {
-        self.same("stdout", &normalize(&self.run.stdout, &self.uri), expected)
-    }
-
-    /// This stderr once `normalize` took out its clock (timestamps, elapsed times).
-    #[track_caller]
-    pub fn stderr_normalized(&self, expected: &str) -> &Self {
-        self.same("stderr", &normalize(&self.run.stderr, &self.uri), expected)
-    }
-
-    #[track_caller]
-    pub fn stderr_contains(&self, part: &str) -> &Self {
-        let part = fill(part, &self.uri);
-        self.holds(self.run.stderr.contains(&part), || {
-            format!("stderr lacks {part:?}")
-        })
-    }
-
-    #[track_caller]
-    pub fn stderr_ends_with(&self, end: &str) -> &Self {
-        let end = fill(end, &self.uri);
-        self.holds(self.run.stderr.ends_with(&end), || {
-            format!("stderr does not end with {end:?}")
-        })
-    }
-
-    /// Refused at the command line: exit 2, `part` in stderr, and no `MARKER` of a secret there.
-    #[track_caller]
-    pub fn usage_error(&self, part: &str) -> &Self {
-        self.code(2).stderr_contains(part);
-        let shown = self.run.stderr.contains("MARKER");
-        self.holds(!shown, || "stderr shows a MARKER".into())
-    }
-
-    /// No output names `secret`.
-    #[track_caller]
-    pub fn never_shows(&self, secret: &str) -> &Self {
-        let shown = self.run.stdout.contains(secret) || self.run.stderr.contains(secret);
-        self.holds(!shown, || format!("{secret:?} shown"))
-    }
-
-    #[track_caller]
-    fn same(&self, what: &str, actual: &str, expected: &str) -> &Self {
-        assert_eq!(actual, expected, "{what} of {:?}", self.run);
-        self
-    }
-
-    #[track_caller]
-    fn holds(&self, ok: bool, what: impl FnOnce() -> String) -> &Self {
-        assert!(ok, "{}: {:?}", what(), self.run);
-        self
-    }
-
-    /// Exactly these requests, in this order (`METHOD /path?query`).
-    #[track_caller]
-    pub fn requests<S: AsRef<str>>(&self, expected: impl IntoIterator<Item = S>) -> &Self {
-        let expected: Vec<String> = expected.into_iter().map(|s| s.as_ref().into()).collect();
-        assert_eq!(self.requests, expected, "the requests the server received");
-        self
-    }
-
-    /// This many POST requests.
-    #[track_caller]
-    pub fn posts(&self, count: usize) -> &Self {
-        assert_eq!(
-            self.received_with("POST").len(),
-            count,
-            "POST requests: {:?}",
-            self.requests
-        );
-        self
-    }
-
-    /// The whole result document on stdout: `doc(fields)` with the preset's platform and
-    /// target. The process exits with the document's `exit_code`.
-    #[track_caller]
-    pub fn doc(&self, fields: Value) -> &Self {
-        self.check_doc(&self.json(), fields);
-        self
-    }
-
-    /// The whole result document as the last line of `-o jsonl` (`"type": "result"`).
-    #[track_caller]
-    pub fn result_line(&self, fields: Value) -> &Self {
-        let last = self.run.stdout.lines().last().expect("a line on stdout");
-        let mut result: Value = serde_json::from_str(last).expect("a JSON line");
-        let kind = result.as_object_mut().unwrap().shift_remove("type");
-        assert_eq!(kind, Some(json!("result")), "the last line's type");
-        self.check_doc(&result, fields);
-        self
-    }
-
-    #[track_caller]
-    fn check_doc(&self, actual: &Value, fields: Value) {
-        let mut expected = doc(Value::Object(
-            self.next
-                .defaults
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        ));
-        merge(&mut expected, fields);
-        let expected = fill_value(expected, &self.uri);
-        let code = expected["exit_code"].as_i64().expect("an exit code");
-        assert_eq!(
-            i64::from(self.run.code),
-            code,
-            "exit code of {:?}",
-            self.run
-        );
-        let differences = doc_differences(actual, &expected);
-        assert!(
-            differences.is_empty(),
-            "the result document differs:\n  {}\nstderr:\n{}",
-            differences.join("\n  "),
-            self.run.stderr
-        );
-    }
-}
-
-/// The whole result document of a run that learnt nothing: every field at its default (outcome
-/// `status`, phase `unknown`, no versions, no requests, no error, no detail), `fields` replacing
-/// them; the clock fields are checked for their form only.
-pub fn doc(fields: Value) -> Value {
-    let mut doc = json!({
-        "schema_version": 1, "platform": null, "target": null, "action": null,
-        "outcome": "status", "exit_code": 0, "phase": "unknown", "platform_state": null,
-        "from_version": null, "to_version": null, "operation_id": null, "reason": null,
-        "progress": null, "dry_run": false,
-        "requests": [], "error": null, "health": null, "detail": null,
-    });
-    merge(&mut doc, fields);
-    doc
-}
-
-fn merge(doc: &mut Value, fields: Value) {
-    let Value::Object(fields) = fields else {
-        panic!("the fields of a document are an object: {fields}")
-    };
-    for (key, value) in fields {
-        doc[key] = value;
-    }
-}
-
-fn fill_value(value: Value, uri: &str) -> Value {
-    match value {
-        Value::String(text) => Value::String(fill(&text, uri)),
-        Value::Array(items) => items.into_iter().map(|v| fill_value(v, uri)).collect(),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, fill_value(v, uri)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-/// The result's `error` object.
-pub fn error(kind: &str, message: &str, status: Option<u16>, code: Option<&str>) -> Value {
-    json!({"kind": kind, "message": message, "http_status": status, "platform_code": code})
 }

@@ -100,6 +100,17 @@ async fn no_secret_appears_in_any_output() {
         "--poll-interval",
         "10ms",
     ];
+    let cs = [
+        "cloudsvc",
+        "--endpoint",
+        cs_uri.as_str(),
+        "--subscription",
+        sub,
+        "--service",
+        "svc",
+        "--slot",
+        "production",
+    ];
     let commands: Vec<(Vec<&str>, Env)> = vec![
         (
             [&sf[..], &["cluster", "status"]].concat(),
@@ -118,34 +129,11 @@ async fn no_secret_appears_in_any_output() {
             vec![("ROLLBACK_SF_TOKEN", "SFTOKEN-7f3a")],
         ),
         (
-            vec![
-                "cloudsvc",
-                "--endpoint",
-                &cs_uri,
-                "--subscription",
-                sub,
-                "--service",
-                "svc",
-                "--slot",
-                "production",
-                "start",
-                "--force",
-            ],
+            [&cs[..], &["start", "--force"]].concat(),
             vec![("ROLLBACK_CLOUDSVC_TOKEN", "CSTOKEN-91bc")],
         ),
         (
-            vec![
-                "cloudsvc",
-                "--endpoint",
-                &cs_uri,
-                "--subscription",
-                sub,
-                "--service",
-                "svc",
-                "--slot",
-                "production",
-                "status",
-            ],
+            [&cs[..], &["status"]].concat(),
             vec![("ROLLBACK_CLOUDSVC_TOKEN", "CSTOKEN-91bc")],
         ),
         (

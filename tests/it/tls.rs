@@ -216,22 +216,15 @@ async fn pfx_client_certificates_modern_and_legacy() {
     let s = setup().await;
     let leaf = s.client_pki.leaf(&[], "rollback-admin");
     let ca = s.server_pki.ca_pem();
-    let aes = s.client_pki.write(
-        "aes.pfx",
-        &pfx(
-            &leaf,
-            "pfx-MARKER-pw",
-            p12_keystore::EncryptionAlgorithm::PbeWithHmacSha256AndAes256,
-        ),
-    );
-    let des = s.client_pki.write(
-        "3des.pfx",
-        &pfx(
-            &leaf,
-            "pfx-MARKER-pw",
-            p12_keystore::EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc,
-        ),
-    );
+    use p12_keystore::EncryptionAlgorithm::{
+        PbeWithHmacSha256AndAes256, PbeWithShaAnd3KeyTripleDesCbc,
+    };
+    let write = |name, algorithm| {
+        s.client_pki
+            .write(name, &pfx(&leaf, "pfx-MARKER-pw", algorithm))
+    };
+    let aes = write("aes.pfx", PbeWithHmacSha256AndAes256);
+    let des = write("3des.pfx", PbeWithShaAnd3KeyTripleDesCbc);
     for file in [&aes, &des] {
         let run = status(
             &s,

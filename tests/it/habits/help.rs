@@ -2,10 +2,11 @@
 //! examples on every leaf; `status` and `targets` refuse what only `start` uses.
 
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::*;
+use crate::scenario::{Scenario, sf};
+
+const NOTHING: [&str; 0] = [];
 
 /// Every leaf command, as typed after `rollback`.
 const LEAVES: [&[&str]; 10] = [
@@ -73,77 +74,60 @@ async fn status_help_lists_no_sending_only_option_and_start_help_does() {
     }
 }
 
-async fn cluster() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/$/GetUpgradeProgress"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"UpgradeState": "RollingForwardInProgress", "UpgradeDescription": {"CodeVersion": "7.1"}}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/$/RollbackUpgrade"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&server)
-        .await;
-    server
+/// A cluster rolling forward to 7.1 whose rollback is accepted; the whole command line is the
+/// test's (`SERVER` for the cluster).
+fn cluster() -> Scenario {
+    let progress = json!({"UpgradeState": "RollingForwardInProgress", "UpgradeDescription": {"CodeVersion": "7.1"}});
+    Scenario::new()
+        .get(sf::PROGRESS, progress)
+        .post(sf::ROLLBACK, 202)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_refuses_sending_only_flags_wherever_they_stand() {
-    let server = cluster().await;
-    let endpoint = server.uri();
     for flag in SENDING_ONLY {
         for args in [
-            vec![flag, "sf", "--endpoint", &endpoint, "cluster", "status"],
-            vec!["sf", "--endpoint", &endpoint, flag, "cluster", "status"],
-            vec!["sf", "--endpoint", &endpoint, "cluster", "status", flag],
-            vec!["sf", "--endpoint", &endpoint, "app", "status", "a~b", flag],
-            vec!["arcgis", "--url", &endpoint, "targets", flag],
+            vec![flag, "sf", "--endpoint", "SERVER", "cluster", "status"],
+            vec!["sf", "--endpoint", "SERVER", flag, "cluster", "status"],
+            vec!["sf", "--endpoint", "SERVER", "cluster", "status", flag],
+            vec!["sf", "--endpoint", "SERVER", "app", "status", "a~b", flag],
+            vec!["arcgis", "--url", "SERVER", "targets", flag],
             vec!["cloudsvc", "status", flag],
         ] {
-            let run = run_args(&args, &[]).await;
-            assert_eq!(run.code, 2, "{args:?}: {run:?}");
-            assert!(
-                run.stderr
-                    .starts_with(&format!("error: {flag} does nothing with `")),
-                "{args:?}: {run:?}"
-            );
-            assert!(run.stdout.is_empty(), "{args:?}: {run:?}");
+            cluster()
+                .args(args)
+                .run()
+                .await
+                .code(2)
+                .stderr_starts_with(&format!("error: {flag} does nothing with `"))
+                .stdout("")
+                .requests(NOTHING);
         }
     }
     // The short form too.
-    let run = run_args(
-        &["sf", "--endpoint", &endpoint, "cluster", "status", "-wy"],
-        &[],
-    )
-    .await;
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(
-        run.stderr
-            .starts_with("error: --yes does nothing with `sf cluster status`"),
-        "{run:?}"
-    );
-    assert!(requests(&server).await.is_empty());
+    cluster()
+        .args(["sf", "--endpoint", "SERVER", "cluster", "status", "-wy"])
+        .run()
+        .await
+        .code(2)
+        .stderr_starts_with("error: --yes does nothing with `sf cluster status`")
+        .requests(NOTHING);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sending_only_flags_still_work_before_the_platform() {
-    let server = cluster().await;
-    let run = run_args(
-        &[
+    cluster()
+        .args([
             "--yes",
             "--no-wait",
             "sf",
             "--endpoint",
-            &server.uri(),
+            "SERVER",
             "cluster",
             "start",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(requests_with_method(&server, "POST").await.len(), 1);
+        ])
+        .run()
+        .await
+        .code(0)
+        .posts(1);
 }

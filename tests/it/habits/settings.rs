@@ -1,113 +1,93 @@
 //! Flags over the environment for the output format; `-v` says where settings came from; `-q`
 //! keeps the `--insecure` warning; a broken config file names its line.
 
-use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
 use crate::common::*;
+use crate::scenario::Scenario;
 
-async fn cluster() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/$/GetUpgradeProgress"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"UpgradeState": "RollingForwardCompleted"})),
-        )
-        .mount(&server)
-        .await;
-    server
+/// `FLAGS sf --endpoint SERVER cluster status` on a cluster with nothing to roll back.
+fn status(flags: &[&str]) -> Scenario {
+    Scenario::catch_all()
+        .args(flags)
+        .args(["sf", "--endpoint", "SERVER", "cluster", "status"])
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_flag_over_json_environment_is_no_conflict_and_flags_win() {
-    let server = cluster().await;
-    let status = ["sf", "--endpoint", &server.uri(), "cluster", "status"];
-    let env = [("ROLLBACK_OUTPUT", "json")];
-    let both = run_args(&[&["--json"][..], &status].concat(), &env).await;
-    assert_eq!(both.code, 0, "{both:?}");
+    let both = status(&["--json"])
+        .env("ROLLBACK_OUTPUT", "json")
+        .run()
+        .await;
+    both.code(0);
     assert_eq!(both.json()["outcome"], "status");
-    let text = run_args(&[&["-o", "text"][..], &status].concat(), &env).await;
-    assert_eq!(text.code, 0, "{text:?}");
-    assert!(text.stdout.starts_with("target:   "), "{text:?}");
-    let jsonl = run_args(
-        &[&["--json"][..], &status].concat(),
-        &[("ROLLBACK_OUTPUT", "jsonl")],
-    )
-    .await;
-    assert_eq!(jsonl.code, 0, "{jsonl:?}");
+    let text = status(&["-o", "text"])
+        .env("ROLLBACK_OUTPUT", "json")
+        .run()
+        .await;
+    text.code(0);
+    assert!(text.run.stdout.starts_with("target:   "), "{:?}", text.run);
+    let jsonl = status(&["--json"])
+        .env("ROLLBACK_OUTPUT", "jsonl")
+        .run()
+        .await;
+    jsonl.code(0);
     assert_eq!(jsonl.json()["outcome"], "status");
     // Two flags that disagree are still a usage error.
-    let clash = run_args(&[&["--json", "-o", "text"][..], &status].concat(), &[]).await;
-    assert_eq!(clash.code, 2, "{clash:?}");
-    assert!(
-        clash.stderr.contains("'--json' cannot be used with"),
-        "{clash:?}"
-    );
+    status(&["--json", "-o", "text"])
+        .run()
+        .await
+        .code(2)
+        .stderr_contains("'--json' cannot be used with");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verbose_names_the_config_file_and_profile() {
-    let server = cluster().await;
-    let status = ["sf", "--endpoint", &server.uri(), "cluster", "status"];
     let home = std::env::temp_dir().join("rollback-it-home");
-    let none = run_args(&[&["-v"][..], &status].concat(), &[]).await;
-    assert_eq!(none.code, 0, "{none:?}");
-    let expected = format!(
-        "INFO settings: no config file ({} does not exist), no profile\n",
-        home.join("config/rollback/config.toml").display()
-    );
-    assert!(none.stderr.contains(&expected), "{none:?}");
+    status(&["-v"])
+        .run()
+        .await
+        .code(0)
+        .stderr_contains(&format!(
+            "INFO settings: no config file ({} does not exist), no profile\n",
+            home.join("config/rollback/config.toml").display()
+        ));
 
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), "[profiles.prod]\ntimeout = \"1m\"\n").unwrap();
     let cfg = file.path().to_str().unwrap();
-    let named = run_args(
-        &[&["-v", "--config", cfg, "--profile", "prod"][..], &status].concat(),
-        &[],
-    )
-    .await;
-    assert_eq!(named.code, 0, "{named:?}");
-    assert!(
-        named.stderr.contains(&format!(
+    status(&["-v", "--config", cfg, "--profile", "prod"])
+        .run()
+        .await
+        .code(0)
+        .stderr_contains(&format!(
             "INFO settings: config file {cfg}, profile \"prod\"\n"
-        )),
-        "{named:?}"
-    );
-    let unnamed = run_args(&[&["-v", "--config", cfg][..], &status].concat(), &[]).await;
-    assert!(
-        unnamed.stderr.contains(&format!(
+        ));
+    status(&["-v", "--config", cfg])
+        .run()
+        .await
+        .stderr_contains(&format!(
             "INFO settings: config file {cfg}, no profile (none asked for, no [profiles.default])\n"
-        )),
-        "{unnamed:?}"
-    );
+        ));
     // Without -v, nothing about it.
-    let quiet = run_args(&status, &[]).await;
-    assert!(!quiet.stderr.contains("settings:"), "{quiet:?}");
+    let quiet = status(&[]).run().await;
+    assert!(!quiet.run.stderr.contains("settings:"), "{:?}", quiet.run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn quiet_never_hides_the_insecure_warning() {
-    let server = cluster().await;
-    let run = run_args(
-        &[
+    Scenario::catch_all()
+        .args([
             "-q",
             "sf",
             "--insecure",
             "--endpoint",
-            &server.uri(),
+            "SERVER",
             "cluster",
             "status",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(
-        normalize(&run.stderr, &server.uri()),
-        "warning: --insecure: the server's TLS certificate is not verified\n"
-    );
+        ])
+        .run()
+        .await
+        .code(0)
+        .stderr_normalized("warning: --insecure: the server's TLS certificate is not verified\n");
 }
 
 #[tokio::test(flavor = "multi_thread")]

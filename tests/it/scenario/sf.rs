@@ -138,3 +138,17 @@ pub fn post_record(at: &str) -> Value {
         "body": null,
     })
 }
+
+impl Scenario {
+    /// A server that answers every request, whatever its method and path, as a cluster whose
+    /// last upgrade is done; no arguments yet. For runs that must send nothing, and for runs
+    /// whose settings decide where they go.
+    pub fn catch_all() -> Self {
+        Self::new().mock(
+            Mock::given(wiremock::matchers::any()).respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"UpgradeState": "RollingForwardCompleted"})),
+            ),
+        )
+    }
+}
