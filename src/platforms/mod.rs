@@ -23,6 +23,16 @@ pub struct WatchArgs {
     pub watch: bool,
 }
 
+/// The arguments of a platform listed under a command whose options it shares: those options
+/// (`sf`'s connection), then its own subcommand (`app …`, `compose …`).
+#[derive(Debug, Args)]
+pub struct Under<C: Args, S: clap::Subcommand> {
+    #[command(flatten)]
+    pub connection: C,
+    #[command(subcommand)]
+    pub scope: S,
+}
+
 /// The normalized state every platform maps its own states into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
