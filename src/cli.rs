@@ -3,13 +3,14 @@
 
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::sandbox::SandboxArgs;
 use crate::commands::{self, settings::ConfigAction, tools};
 use crate::config::{GlobalArgs, Invocation, Section};
 use crate::platforms::arcgis::{Arcgis, args::ArcgisArgs};
 use crate::platforms::cloudsvc::{Cloudsvc, args::CloudsvcArgs};
+use crate::platforms::compose::{Compose, args::ComposeScope};
 use crate::platforms::sf::Sf;
 use crate::platforms::sf::args::{SfConnection, SfScope};
 use crate::platforms::{Platform, Under};
@@ -45,7 +46,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Service Fabric: cluster and application upgrades.
-    Sf(Under<SfConnection, SfCommand>),
+    Sf(SfGroup),
     /// Azure Cloud Services (classic): deployment updates and upgrades.
     Cloudsvc(CloudsvcArgs),
     /// ArcGIS Enterprise on Kubernetes: patches.
@@ -92,10 +93,18 @@ impl Command {
 /// line each: `Variant(its own subcommand's type) => its Platform`, whose `Args` are
 /// `Under<those options, that type>`. The clap subcommand and its dispatch come from the list.
 macro_rules! under {
-    ($(#[$doc:meta])* $name:ident($shared:ty) {
+    ($(#[$doc:meta])* $group:ident: $name:ident($shared:ty) {
         $($(#[$attr:meta])* $variant:ident($scope:ty) => $platform:ty,)+
     }) => {
         $(#[$doc])*
+        #[derive(Debug, Args)]
+        pub struct $group {
+            #[command(flatten)]
+            connection: $shared,
+            #[command(subcommand)]
+            scope: $name,
+        }
+
         #[derive(Debug, Subcommand)]
         pub enum $name {
             $($(#[$attr])* $variant($scope),)+
@@ -116,9 +125,10 @@ macro_rules! under {
 
 under! {
     /// The platforms under `sf`: one gateway, one connection.
-    SfCommand(SfConnection) {
+    SfGroup: SfCommand(SfConnection) {
         #[command(flatten)]
         Sf(SfScope) => Sf,
+        Compose(ComposeScope) => Compose,
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod arcgis;
 pub mod cloudsvc;
+pub mod compose;
 pub mod sf;
 
 use std::time::Duration;
@@ -24,12 +25,10 @@ pub struct WatchArgs {
 }
 
 /// The arguments of a platform listed under a command whose options it shares: those options
-/// (`sf`'s connection), then its own subcommand (`app …`, `compose …`).
-#[derive(Debug, Args)]
-pub struct Under<C: Args, S: clap::Subcommand> {
-    #[command(flatten)]
+/// (`sf`'s connection), then its own (`app …`, `compose …`).
+#[derive(Debug)]
+pub struct Under<C, S> {
     pub connection: C,
-    #[command(subcommand)]
     pub scope: S,
 }
 
