@@ -8,6 +8,7 @@
 
 pub mod arcgis;
 pub mod cloudsvc;
+pub mod compose;
 pub mod sf;
 
 use std::io::Write;
