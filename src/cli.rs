@@ -45,7 +45,7 @@ pub struct Cli {
 /// after them need no target: no config (but `config`), no network.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Service Fabric: cluster and application upgrades.
+    /// Service Fabric: cluster, application and compose deployment upgrades.
     Sf(SfGroup),
     /// Azure Cloud Services (classic): deployment updates and upgrades.
     Cloudsvc(CloudsvcArgs),

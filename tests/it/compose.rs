@@ -369,3 +369,44 @@ async fn verify_follows_the_application_the_progress_names() {
             "GET /Applications/apps~web/$/GetHealth?api-version=6.0",
         ]);
 }
+
+/// On a terminal the question names both versions and the deployment; declined, nothing is
+/// sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_question_names_both_versions_and_the_deployment() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    for (at, body) in [
+        (PROGRESS, compose("RollingForwardInProgress")),
+        (
+            APP,
+            json!({"Id": "mycompose", "Name": "fabric:/mycompose", "TypeVersion": "1.0"}),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    let args = format!(
+        "sf --endpoint {} --color never compose start mycompose",
+        server.uri()
+    );
+    let (code, screen) = crate::terminal::on_a_terminal(&args, b"n", &[]).await;
+    assert_eq!(code, 130, "{screen}");
+    assert!(
+        screen.contains("Abandon 2.0 and return mycompose to 1.0?"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!(
+            "Compose deployment mycompose on {}/: RollingForwardInProgress, in UD1",
+            server.uri()
+        )),
+        "{screen}"
+    );
+    let received = server.received_requests().await.unwrap();
+    assert!(received.iter().all(|r| r.method.as_str() == "GET"));
+}

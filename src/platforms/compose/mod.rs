@@ -126,14 +126,20 @@ impl Rollback for ComposeTarget {
 
     async fn describe(&mut self, snapshot: &Snapshot) -> Prompt {
         let abandoned = snapshot.from_version.as_deref().unwrap_or("the upgrade");
+        // As for `sf app`: the application's type version while the upgrade runs is the one a
+        // rollback returns to; the target itself, or no answer, says nothing.
+        let restored = self
+            .settled_version()
+            .await
+            .filter(|v| Some(v) != snapshot.from_version.as_ref())
+            .unwrap_or_else(|| "its previous version".into());
         let name = self.name.as_str();
         Prompt {
             context: vec![format!(
                 "Compose deployment {name} on {}: {}",
                 self.client.endpoint, snapshot.progress
             )],
-            // The progress document names no version to return to.
-            question: format!("Abandon {abandoned} and return {name} to its previous version?"),
+            question: format!("Abandon {abandoned} and return {name} to {restored}?"),
         }
     }
 
@@ -155,6 +161,7 @@ impl Rollback for ComposeTarget {
         Ok(doc.verdict())
     }
 
+    /// The application's type version (after a rollback: the one now in place).
     async fn settled_version(&mut self) -> Option<String> {
         let scope = Scope::App(self.application().ok()?);
         self.client.version(&scope).await.unwrap_or_else(|e| {

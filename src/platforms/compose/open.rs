@@ -45,7 +45,7 @@ impl Platform for Compose {
         };
         let name = ComposeName::parse(name).map_err(Error::Usage)?;
         label.clone_from(&name.0);
-        let (client, warnings) = sf::connect(&args.connection, profile).await?;
+        let (client, warnings) = sf::connect(&args.connection, profile, |_| {}).await?;
         Ok(Opened {
             target: ComposeTarget::new(client, name),
             action,

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use reqwest::Url;
+
 use super::args::{AppAction, ClusterAction, SfArgs, SfConnection, SfScope};
 use super::profile::{self, SfProfile};
 use super::{AppId, Scope, SfClient, SfTarget};
@@ -76,10 +78,13 @@ impl Platform for Sf {
                 (Scope::App(id), action)
             }
         };
-        let (client, warnings) = connect(&args.connection, profile).await?;
-        if matches!(scope, Scope::Cluster) {
-            *label = client.endpoint.as_str().trim_end_matches('/').to_string();
-        }
+        let cluster = matches!(scope, Scope::Cluster);
+        let (client, warnings) = connect(&args.connection, profile, |endpoint| {
+            if cluster {
+                *label = endpoint.as_str().trim_end_matches('/').to_string();
+            }
+        })
+        .await?;
         let target = SfTarget { client, scope };
         Ok(Opened {
             target,
@@ -104,11 +109,14 @@ pub fn described(platform: &'static str, target: String, action: &'static str) -
 
 /// The client for the cluster the connection options, environment and `[profiles.P.sf]` name,
 /// with the warnings about it (`--insecure`): every platform under `sf` opens it this way.
+/// `resolved` learns the endpoint before the client is built (a refusal then names it).
 pub async fn connect(
     connection: &SfConnection,
     profile: &Profile,
+    resolved: impl FnOnce(&Url),
 ) -> Result<(SfClient, Vec<String>), Error> {
     let settings = profile::resolve(connection, profile).await?;
+    resolved(&settings.endpoint);
     // The server may work for `timeout` seconds before it answers; wait a little longer.
     let server_timeout = settings
         .server_timeout
