@@ -3,15 +3,17 @@
 
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::sandbox::SandboxArgs;
 use crate::commands::{self, settings::ConfigAction, tools};
 use crate::config::{GlobalArgs, Invocation, Section};
-use crate::platforms::Platform;
 use crate::platforms::arcgis::{Arcgis, args::ArcgisArgs};
 use crate::platforms::cloudsvc::{Cloudsvc, args::CloudsvcArgs};
-use crate::platforms::sf::{Sf, args::SfArgs};
+use crate::platforms::compose::{Compose, args::ComposeScope};
+use crate::platforms::sf::Sf;
+use crate::platforms::sf::args::{SfConnection, SfScope};
+use crate::platforms::{Platform, Under};
 
 /// Roll back an in-progress upgrade: Service Fabric clusters and applications, Azure Cloud
 /// Services (classic) deployments, ArcGIS Enterprise on Kubernetes patches.
@@ -43,8 +45,8 @@ pub struct Cli {
 /// after them need no target: no config (but `config`), no network.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Service Fabric: cluster and application upgrades.
-    Sf(SfArgs),
+    /// Service Fabric: cluster, application and compose deployment upgrades.
+    Sf(SfGroup),
     /// Azure Cloud Services (classic): deployment updates and upgrades.
     Cloudsvc(CloudsvcArgs),
     /// ArcGIS Enterprise on Kubernetes: patches.
@@ -71,19 +73,62 @@ pub enum Command {
 impl Command {
     /// Runs the command and returns the process exit code. `matches` tells which options were
     /// given on the command line (rather than by the environment), for `config show`.
-    pub async fn run(&self, global: &GlobalArgs, matches: &ArgMatches) -> u8 {
+    pub async fn run(self, global: &GlobalArgs, matches: &ArgMatches) -> u8 {
         match self {
-            Self::Sf(args) => commands::run::<Sf>(global, args, SECTIONS).await,
-            Self::Cloudsvc(args) => commands::run::<Cloudsvc>(global, args, SECTIONS).await,
-            Self::Arcgis(args) => commands::run::<Arcgis>(global, args, SECTIONS).await,
-            Self::Sandbox(args) => commands::sandbox::serve(args).await,
-            Self::Completions { shell } => tools::completions(*shell, Cli::command()),
+            Self::Sf(args) => args.scope.run(args.connection, global).await,
+            Self::Cloudsvc(args) => commands::run::<Cloudsvc>(global, &args, SECTIONS).await,
+            Self::Arcgis(args) => commands::run::<Arcgis>(global, &args, SECTIONS).await,
+            Self::Sandbox(args) => commands::sandbox::serve(&args).await,
+            Self::Completions { shell } => tools::completions(shell, Cli::command()),
             Self::Man => tools::man(Cli::command()),
             Self::Schema => tools::schema(),
             Self::Config { action } => {
-                commands::settings::run(action, global, &given(matches), SECTIONS)
+                commands::settings::run(&action, global, &given(matches), SECTIONS)
             }
         }
+    }
+}
+
+/// Lists platforms that share the options of the command above them (`sf`'s connection), one
+/// line each: `Variant(its own subcommand's type) => its Platform`, whose `Args` are
+/// `Under<those options, that type>`. The clap subcommand and its dispatch come from the list.
+macro_rules! under {
+    ($(#[$doc:meta])* $group:ident: $name:ident($shared:ty) {
+        $($(#[$attr:meta])* $variant:ident($scope:ty) => $platform:ty,)+
+    }) => {
+        $(#[$doc])*
+        #[derive(Debug, Args)]
+        pub struct $group {
+            #[command(flatten)]
+            connection: $shared,
+            #[command(subcommand)]
+            scope: $name,
+        }
+
+        #[derive(Debug, Subcommand)]
+        pub enum $name {
+            $($(#[$attr])* $variant($scope),)+
+        }
+
+        impl $name {
+            async fn run(self, connection: $shared, global: &GlobalArgs) -> u8 {
+                match self {
+                    $(Self::$variant(scope) => {
+                        let args = Under { connection, scope };
+                        commands::run::<$platform>(global, &args, SECTIONS).await
+                    })+
+                }
+            }
+        }
+    };
+}
+
+under! {
+    /// The platforms under `sf`: one gateway, one connection.
+    SfGroup: SfCommand(SfConnection) {
+        #[command(flatten)]
+        Sf(SfScope) => Sf,
+        Compose(ComposeScope) => Compose,
     }
 }
 

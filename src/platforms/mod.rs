@@ -4,6 +4,7 @@
 
 pub mod arcgis;
 pub mod cloudsvc;
+pub mod compose;
 pub mod sf;
 
 use std::time::Duration;
@@ -21,6 +22,14 @@ pub struct WatchArgs {
     /// Wait until the upgrade or rollback reaches a final state.
     #[arg(short, long)]
     pub watch: bool,
+}
+
+/// The arguments of a platform listed under a command whose options it shares: those options
+/// (`sf`'s connection), then its own (`app …`, `compose …`).
+#[derive(Debug)]
+pub struct Under<C, S> {
+    pub connection: C,
+    pub scope: S,
 }
 
 /// The normalized state every platform maps its own states into.

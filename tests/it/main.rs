@@ -5,6 +5,7 @@ mod arcgis;
 mod audit;
 mod cloudsvc;
 mod common;
+mod compose;
 mod config;
 mod crash;
 mod echo;

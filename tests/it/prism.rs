@@ -14,6 +14,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::common::*;
+use crate::scenario::compose::{compose, compose_health_failed};
 
 /// A Prism process, killed when dropped.
 struct Prism {
@@ -403,6 +404,15 @@ async fn every_sf_command_conforms_to_the_spec_through_a_validating_proxy() {
             app("RollingBackCompleted", 3),
         ]
     };
+    const CMP: &str = "/ComposeDeployments/mycompose/$/GetUpgradeProgress";
+    const CMR: &str = "/ComposeDeployments/mycompose/$/RollbackUpgrade";
+    let compose_seq = || {
+        vec![
+            compose_health_failed("RollingForwardInProgress"),
+            compose_health_failed("UnprovisioningTarget"),
+            compose_health_failed("RollingBackCompleted"),
+        ]
+    };
     let scenarios = vec![
         Scenario {
             name: "cluster start",
@@ -496,6 +506,41 @@ async fn every_sf_command_conforms_to_the_spec_through_a_validating_proxy() {
             exit: 0,
         },
         Scenario {
+            name: "compose start",
+            gets: vec![(CMP, compose_seq())],
+            posts: vec![(CMR, 200)],
+            argv: vec!["compose", "start", "mycompose", "--api-version", "6.0"],
+            exit: 0,
+        },
+        Scenario {
+            name: "compose start --dry-run",
+            gets: vec![(CMP, compose_seq())],
+            posts: vec![],
+            argv: vec!["compose", "start", "mycompose", "--dry-run"],
+            exit: 0,
+        },
+        Scenario {
+            name: "compose status",
+            gets: vec![(CMP, vec![compose_health_failed("RollingBackInProgress")])],
+            posts: vec![],
+            argv: vec!["compose", "status", "mycompose", "--server-timeout", "30"],
+            exit: 0,
+        },
+        Scenario {
+            name: "compose status --watch --verify",
+            gets: vec![(CMP, compose_seq()[1..].to_vec())],
+            posts: vec![],
+            argv: vec!["compose", "status", "mycompose", "--watch", "--verify"],
+            exit: 0,
+        },
+        Scenario {
+            name: "compose start, nothing to roll back",
+            gets: vec![(CMP, vec![compose("UnprovisioningCurrent")])],
+            posts: vec![],
+            argv: vec!["compose", "start", "mycompose"],
+            exit: 3,
+        },
+        Scenario {
             name: "app start, nothing to roll back",
             gets: vec![(AP, vec![app("RollingForwardCompleted", 3)])],
             posts: vec![],
@@ -542,6 +587,7 @@ async fn every_sf_command_conforms_to_the_spec_through_a_validating_proxy() {
         for at in [
             "/Applications/myapp~app1/$/GetHealth",
             "/$/GetClusterHealth",
+            "/Applications/mycompose/$/GetHealth",
         ] {
             Mock::given(method("GET"))
                 .and(path(at))
@@ -549,6 +595,14 @@ async fn every_sf_command_conforms_to_the_spec_through_a_validating_proxy() {
                 .mount(&upstream)
                 .await;
         }
+        Mock::given(method("GET"))
+            .and(path("/Applications/mycompose"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "Id": "mycompose", "Name": "fabric:/mycompose", "TypeName": "mycomposeType", "TypeVersion": "1.0",
+                "Status": "Ready", "HealthState": "Ok", "Parameters": []
+            })))
+            .mount(&upstream)
+            .await;
         Mock::given(method("GET"))
             .and(path("/Applications/myapp~app1"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -664,6 +718,55 @@ fn expected_phase(state: Option<&str>) -> &'static str {
         Some("RollingForwardCompleted") => "idle",
         Some("Failed") => "failed",
         _ => "unknown",
+    }
+}
+
+/// The phase the tool must report for a compose deployment's `UpgradeState`.
+fn expected_compose_phase(state: Option<&str>) -> &'static str {
+    match state {
+        Some("ProvisioningTarget" | "RollingForwardInProgress" | "RollingForwardPending") => {
+            "upgrading"
+        }
+        Some("UnprovisioningCurrent" | "RollingForwardCompleted") => "idle",
+        Some("RollingBackInProgress" | "UnprovisioningTarget") => "rolling_back",
+        Some("RollingBackCompleted") => "rolled_back",
+        Some("Failed") => "failed",
+        _ => "unknown",
+    }
+}
+
+/// Any schema-valid compose progress: status reads it with its phase, a dry run decides.
+#[tokio::test(flavor = "multi_thread")]
+async fn any_schema_valid_compose_answer_is_handled() {
+    let Some((spec, prism)) = prerequisites("any_schema_valid_compose_answer_is_handled") else {
+        return;
+    };
+    for seed in ["1", "7", "42", "1234"] {
+        let mock = start_prism(
+            &prism,
+            &["mock", "-d", "--seed", seed, spec.to_str().unwrap()],
+        )
+        .await;
+        let base = ["sf", "--endpoint", mock.uri.as_str(), "--json", "compose"];
+        let run = run_args(&[&base[..], &["status", "mycompose"]].concat(), &[]).await;
+        assert_eq!(run.code, 0, "seed {seed}: {run:?}");
+        let doc = run.json();
+        let state = doc["detail"]["UpgradeState"].as_str();
+        assert_eq!(
+            doc["phase"],
+            expected_compose_phase(state),
+            "seed {seed}: {}",
+            doc["detail"]
+        );
+        let dry = [&base[..], &["start", "mycompose", "--dry-run"]].concat();
+        let run = run_args(&dry, &[]).await;
+        let expected = match run.json()["phase"].as_str().unwrap() {
+            "upgrading" | "rolling_back" => 0,
+            "idle" | "rolled_back" => 3,
+            _ => 1,
+        };
+        assert_eq!(run.code, expected, "seed {seed}: {run:?}");
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod arcgis;
 pub mod cloudsvc;
+pub mod compose;
 mod outcome;
 pub mod sf;
 pub mod terminal;

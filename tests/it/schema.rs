@@ -11,6 +11,7 @@ use crate::scenario::arcgis::{DONE, MIDWAY, STARTED, installed, job};
 use crate::scenario::cloudsvc::{
     AUTO, SLOT, accepted, azure_error, deployment, idle, operation, updating,
 };
+use crate::scenario::compose::{compose, compose_health_failed};
 use crate::scenario::sf::{app, cluster, fabric_error};
 use crate::scenario::{Outcome, Scenario};
 
@@ -420,6 +421,66 @@ async fn sf_cluster_output_validates() {
     )
     .await;
     assert_eq!(seen.outcomes.len(), 5);
+}
+
+/// Service Fabric compose deployments: every outcome their table leads to, `reason` filled.
+#[tokio::test(flavor = "multi_thread")]
+async fn sf_compose_output_validates() {
+    let mut seen = Seen::default();
+    let rolling = || {
+        vec![
+            compose_health_failed("RollingForwardInProgress"),
+            compose_health_failed("UnprovisioningTarget"),
+            compose_health_failed("RollingBackCompleted"),
+        ]
+    };
+    let start = |progress: Vec<Value>| Scenario::compose_start(progress, 200);
+    seen.check(start(rolling()), "rolled_back", 0, None).await;
+    seen.check(
+        Scenario::compose(rolling())
+            .post(crate::scenario::compose::ROLLBACK, 200)
+            .compose_app()
+            .args(["compose", "start", "mycompose", "-o", "jsonl"]),
+        "rolled_back",
+        0,
+        None,
+    )
+    .await;
+    seen.check(start(rolling()).args(["--dry-run"]), "would_send", 0, None)
+        .await;
+    seen.check(
+        start(vec![compose("UnprovisioningCurrent")]),
+        "nothing_to_roll_back",
+        3,
+        Some("nothing_to_roll_back"),
+    )
+    .await;
+    seen.check(
+        start(vec![compose_health_failed("Failed")]),
+        "failed",
+        1,
+        Some("rollback_failed"),
+    )
+    .await;
+    seen.check(
+        Scenario::compose(rolling()).args(["compose", "status", "mycompose", "--json"]),
+        "status",
+        0,
+        None,
+    )
+    .await;
+    seen.check(
+        start(rolling())
+            .get(
+                crate::scenario::compose::HEALTH,
+                json!({"AggregatedHealthState": "Error", "UnhealthyEvaluations": []}),
+            )
+            .args(["--verify", "--verify-timeout", "200ms"]),
+        "rolled_back",
+        7,
+        Some("unhealthy"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

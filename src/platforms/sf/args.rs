@@ -4,15 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::platforms::WatchArgs;
+use crate::platforms::{Under, WatchArgs};
 
-#[derive(Debug, Args)]
-pub struct SfArgs {
-    #[command(flatten)]
-    pub connection: SfConnection,
-    #[command(subcommand)]
-    pub scope: SfScope,
-}
+/// `rollback sf cluster …` and `rollback sf app …`: the connection, then the scope.
+pub type SfArgs = Under<SfConnection, SfScope>;
 
 #[derive(Debug, Subcommand)]
 pub enum SfScope {

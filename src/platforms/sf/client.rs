@@ -89,8 +89,13 @@ impl AppId {
     }
 
     pub(super) fn path_segment(&self) -> String {
-        utf8_percent_encode(&self.0, SEGMENT).to_string()
+        segment(&self.0)
     }
+}
+
+/// `text` as one path segment: escaped where it cannot stand raw.
+pub fn segment(text: &str) -> String {
+    utf8_percent_encode(text, SEGMENT).to_string()
 }
 
 /// What is being rolled back.
@@ -129,12 +134,14 @@ impl SfClient {
         Url::parse(&url).expect("a valid Service Fabric URL")
     }
 
-    fn request(&self, method: Method, path: &str, api_version: &str, extra: &str) -> Request {
+    /// A request to `path` at `api_version` (`extra`: more of the query, from `&`).
+    pub fn request(&self, method: Method, path: &str, api_version: &str, extra: &str) -> Request {
         Request::new(method, self.url(path, api_version, extra))
             .header("Accept", "application/json")
     }
 
-    async fn get_json(&self, request: &Request) -> Result<serde_json::Value, Error> {
+    /// A JSON answer to a read; a non-2xx answer is its `FabricError`.
+    pub async fn get_json(&self, request: &Request) -> Result<serde_json::Value, Error> {
         let response = self.http.read(request).await?;
         if !response.is_success() {
             return Err(fabric_error(&response));

@@ -4,9 +4,9 @@
 pub mod args;
 mod open;
 mod profile;
-pub use open::Sf;
+pub use open::{Sf, connect, described};
 mod client;
-mod health;
+pub mod health;
 mod model;
 
 use std::time::Duration;
@@ -17,7 +17,7 @@ use super::{Health, Phase, Prompt, Rollback, Snapshot};
 use crate::error::{Error, Problem, excerpt};
 use crate::http::{Delivery, Request, RequestRecord, Response};
 pub use client::{AppId, Scope, SfClient};
-use client::{fabric_error, parse_json};
+pub use client::{fabric_error, parse_json, segment};
 use health::HealthDoc;
 use model::UpgradeProgress;
 

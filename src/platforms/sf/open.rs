@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::args::{AppAction, ClusterAction, SfArgs, SfScope};
+use reqwest::Url;
+
+use super::args::{AppAction, ClusterAction, SfArgs, SfConnection, SfScope};
 use super::profile::{self, SfProfile};
 use super::{AppId, Scope, SfClient, SfTarget};
 use crate::config::{self, Global, Profile, Section};
@@ -39,15 +41,7 @@ impl Platform for Sf {
                 AppAction::Status { app, .. } => ("sf-app", app.clone(), "status"),
             },
         };
-        Describe {
-            platform,
-            target,
-            action,
-            place: "the cluster",
-            step: None,
-            access: "a client certificate the cluster knows as admin (--cert), or a token with the Admin role (ROLLBACK_SF_TOKEN); a read-only (user) certificate can read but not roll back",
-            location_option: "--endpoint",
-        }
+        described(platform, target, action)
     }
 
     fn reads_stdin(args: &SfArgs) -> bool {
@@ -84,39 +78,66 @@ impl Platform for Sf {
                 (Scope::App(id), action)
             }
         };
-        let settings = profile::resolve(&args.connection, profile).await?;
-        if matches!(scope, Scope::Cluster) {
-            *label = settings.endpoint.as_str().trim_end_matches('/').to_string();
-        }
-        // The server may work for `timeout` seconds before it answers; wait a little longer.
-        let server_timeout = settings
-            .server_timeout
-            .map_or(SERVER_DEFAULT_TIMEOUT, u64::from);
-        let mut warnings = Vec::new();
-        let http = crate::platforms::client(
-            ClientOptions {
-                base: settings.endpoint.clone(),
-                tls: settings.tls,
-                token: settings.token.into(),
-                token_placement: TokenPlacement::AUTHORIZATION,
-                redirect_domains: &[],
-                request_timeout: Duration::from_secs(server_timeout + 30),
-            },
-            &mut warnings,
-        )?;
-        let target = SfTarget {
-            client: SfClient {
-                http,
-                endpoint: settings.endpoint,
-                api_version: settings.api_version,
-                server_timeout: settings.server_timeout,
-            },
-            scope,
-        };
+        let cluster = matches!(scope, Scope::Cluster);
+        let (client, warnings) = connect(&args.connection, profile, |endpoint| {
+            if cluster {
+                *label = endpoint.as_str().trim_end_matches('/').to_string();
+            }
+        })
+        .await?;
+        let target = SfTarget { client, scope };
         Ok(Opened {
             target,
             action,
             warnings,
         })
     }
+}
+
+/// A command of a platform under `sf`: it runs on the cluster, with the access it needs.
+pub fn described(platform: &'static str, target: String, action: &'static str) -> Describe {
+    Describe {
+        platform,
+        target,
+        action,
+        place: "the cluster",
+        step: None,
+        access: "a client certificate the cluster knows as admin (--cert), or a token with the Admin role (ROLLBACK_SF_TOKEN); a read-only (user) certificate can read but not roll back",
+        location_option: "--endpoint",
+    }
+}
+
+/// The client for the cluster the connection options, environment and `[profiles.P.sf]` name,
+/// with the warnings about it (`--insecure`): every platform under `sf` opens it this way.
+/// `resolved` learns the endpoint before the client is built (a refusal then names it).
+pub async fn connect(
+    connection: &SfConnection,
+    profile: &Profile,
+    resolved: impl FnOnce(&Url),
+) -> Result<(SfClient, Vec<String>), Error> {
+    let settings = profile::resolve(connection, profile).await?;
+    resolved(&settings.endpoint);
+    // The server may work for `timeout` seconds before it answers; wait a little longer.
+    let server_timeout = settings
+        .server_timeout
+        .map_or(SERVER_DEFAULT_TIMEOUT, u64::from);
+    let mut warnings = Vec::new();
+    let http = crate::platforms::client(
+        ClientOptions {
+            base: settings.endpoint.clone(),
+            tls: settings.tls,
+            token: settings.token.into(),
+            token_placement: TokenPlacement::AUTHORIZATION,
+            redirect_domains: &[],
+            request_timeout: Duration::from_secs(server_timeout + 30),
+        },
+        &mut warnings,
+    )?;
+    let client = SfClient {
+        http,
+        endpoint: settings.endpoint,
+        api_version: settings.api_version,
+        server_timeout: settings.server_timeout,
+    };
+    Ok((client, warnings))
 }

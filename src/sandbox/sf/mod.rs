@@ -1,6 +1,9 @@
 //! Service Fabric's HTTP gateway: the cluster (upgrading 10.0 → 10.1) and the application
 //! `fabric:/myapp/app1` (upgrading 2.0.0 over 1.0.0), each mid-way through its second upgrade
-//! domain of three, their upgrade progress, rollback, version and health, and `FabricError`s.
+//! domain of three, their upgrade progress, rollback, version and health, and `FabricError`s;
+//! the compose deployment `mycompose` in `compose.rs`.
+
+mod compose;
 
 use serde_json::{Value, json};
 
@@ -174,6 +177,7 @@ pub struct Sf {
     unhealthy: bool,
     cluster: Target,
     app: Target,
+    compose: compose::Compose,
 }
 
 impl Sf {
@@ -183,6 +187,7 @@ impl Sf {
             unhealthy,
             cluster: Target::new("10.1.1541.9590", "10.0.1949.9590", now),
             app: Target::new("2.0.0", "1.0.0", now),
+            compose: compose::Compose::new(now),
         }
     }
 
@@ -208,6 +213,9 @@ impl Sf {
         }
         let path = request.path.as_str();
         let method = request.method.as_str();
+        if let Some(reply) = self.compose.route(request, self.pace, self.unhealthy, now) {
+            return reply;
+        }
         let (target, rest) = match path.strip_prefix("/Applications/") {
             Some(rest) => {
                 let (id, rest) = rest.split_once('/').unwrap_or((rest, ""));

@@ -192,3 +192,70 @@ fn the_gateway_answers_as_service_fabric_does() {
     );
     creds.remove();
 }
+
+#[test]
+fn a_compose_deployment_rolls_back_then_unprovisions_its_target() {
+    let t0 = Now::current();
+    let later = |s: u64| Now {
+        instant: t0.instant + Duration::from_secs(s),
+        wall: t0.wall + Duration::from_secs(s),
+    };
+    let mut sf = Sf::new(pace(), false, t0);
+    let get = |path: &str, version: &str| Request {
+        method: "GET".into(),
+        path: path.into(),
+        query: Some(format!("api-version={version}")),
+        headers: Default::default(),
+        body: Vec::new(),
+    };
+    let progress = "/ComposeDeployments/mycompose/$/GetUpgradeProgress";
+    let state = |sf: &mut Sf, at: Now| {
+        let reply = sf
+            .compose
+            .route(&get(progress, "6.0-preview"), pace(), false, at);
+        let doc: Value = serde_json::from_slice(&reply.unwrap().body).unwrap();
+        doc["UpgradeState"].as_str().unwrap().to_string()
+    };
+    assert_eq!(state(&mut sf, t0), "RollingForwardInProgress");
+    // The compose operations keep their own api-versions.
+    let wrong = sf.compose.route(&get(progress, "6.0"), pace(), false, t0);
+    assert_eq!(wrong.unwrap().status, 400);
+    let mut post = get(
+        "/ComposeDeployments/mycompose/$/RollbackUpgrade",
+        "6.4-preview",
+    );
+    post.method = "POST".into();
+    assert_eq!(
+        sf.compose.route(&post, pace(), false, t0).unwrap().status,
+        200
+    );
+    assert_eq!(
+        sf.compose.route(&post, pace(), false, t0).unwrap().status,
+        400
+    );
+    assert_eq!(state(&mut sf, later(1)), "RollingBackInProgress");
+    assert_eq!(state(&mut sf, later(3)), "UnprovisioningTarget");
+    assert_eq!(state(&mut sf, later(4)), "RollingBackCompleted");
+    let info = sf.compose.route(
+        &get("/Applications/mycompose", "6.0"),
+        pace(),
+        false,
+        later(4),
+    );
+    let info: Value = serde_json::from_slice(&info.unwrap().body).unwrap();
+    assert_eq!(info["TypeVersion"], "1.0");
+    let health = sf.compose.route(
+        &get("/Applications/mycompose/$/GetHealth", "6.0"),
+        pace(),
+        true,
+        later(4),
+    );
+    let health: Value = serde_json::from_slice(&health.unwrap().body).unwrap();
+    assert_eq!(health["AggregatedHealthState"], "Error");
+    // Other applications are not the deployment's.
+    assert!(
+        sf.compose
+            .route(&get("/Applications/myapp~app1", "6.0"), pace(), false, t0)
+            .is_none()
+    );
+}

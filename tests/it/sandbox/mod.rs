@@ -2,6 +2,7 @@
 //! HTTP, only the server simulated), `rollback sandbox` serving its state to several runs, its
 //! profile used as a config file, and every scenario's exit code.
 
+mod compose;
 mod scenarios;
 mod served;
 
