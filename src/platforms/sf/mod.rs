@@ -8,6 +8,7 @@ pub use open::Sf;
 mod client;
 mod health;
 mod model;
+pub mod reason;
 
 use std::time::Duration;
 
@@ -134,8 +135,8 @@ fn snapshot(response: &Response) -> Result<Snapshot, Error> {
         next_step: None,
         next_command: None,
         events: Vec::new(),
-        domains: None,
-        reason: None,
+        domains: progress.domains(),
+        reason: progress.reason(),
     })
 }
 
