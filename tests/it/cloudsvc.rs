@@ -73,10 +73,10 @@ async fn rollback_text_output_and_progress() {
         .code(0)
         .stdout_normalized("Rolled back mysvc/production (Succeeded) in ELAPSED.\n")
         .stderr_normalized(&format!(
-            "deployment Running, Auto update in upgrade domain 1 (During) of 3, RollbackAllowed true\n\
+            "UD 1/3 (UD 1): deployment Running, Auto update in upgrade domain 1 (During) of 3, RollbackAllowed true\n\
              Rollback accepted (HTTP 202).\n\
              operation {OP}: InProgress\n\
-             deployment Running, no update in progress\n"
+             UD 3/3: deployment Running, no update in progress\n"
         ));
 }
 

@@ -40,10 +40,10 @@ async fn cluster_rollback_answered(status: u16) {
         "reason": reason_of("RollingBackCompleted"), "progress": progress_of("RollingBackCompleted", 3), "detail": cluster("RollingBackCompleted", 3),
     }))
     .stderr_normalized(&format!(
-        "RollingForwardInProgress, 1/3 upgrade domains done\n\
+        "UD 1/3 (UD1): RollingForwardInProgress, 1/3 upgrade domains done\n\
          Rollback accepted (HTTP {status}).\n\
-         RollingBackInProgress, 1/3 upgrade domains done\n\
-         RollingBackCompleted, 3/3 upgrade domains done\n"
+         UD 1/3 (UD1): RollingBackInProgress, 1/3 upgrade domains done\n\
+         UD 3/3: RollingBackCompleted, 3/3 upgrade domains done\n"
     ));
 }
 
@@ -77,13 +77,14 @@ async fn app_rollback(app_arg: &str) {
         "GET /Applications/myapp~app1?api-version=6.0&ExcludeApplicationParameters=true",
     ])
     .stdout_normalized(
-        "Rolled back myapp~app1 from 2.0.0 to 1.0.0 (RollingBackCompleted) in ELAPSED.\n",
+        "Rolled back myapp~app1 from 2.0.0 to 1.0.0 (RollingBackCompleted) in ELAPSED.\n\
+         reason: a rollback was requested (by this tool or an operator) during upgrade domain UD1\n",
     )
     .stderr_normalized(
-        "RollingForwardInProgress, 1/3 upgrade domains done\n\
+        "UD 1/3 (UD1): RollingForwardInProgress, 1/3 upgrade domains done\n\
          Rollback accepted (HTTP 200).\n\
-         RollingBackInProgress, 2/3 upgrade domains done\n\
-         RollingBackCompleted, 3/3 upgrade domains done\n",
+         UD 2/3 (UD2): RollingBackInProgress, 2/3 upgrade domains done\n\
+         UD 3/3: RollingBackCompleted, 3/3 upgrade domains done\n",
     );
 }
 
@@ -127,9 +128,9 @@ async fn already_rolling_back_attaches_without_a_post() {
     .await
     .posts(0)
     .stderr_normalized(
-        "RollingBackInProgress, 1/3 upgrade domains done\n\
+        "UD 1/3 (UD1): RollingBackInProgress, 1/3 upgrade domains done\n\
          A rollback is already running (RollingBackInProgress); waiting for it instead of sending another.\n\
-         RollingBackCompleted, 3/3 upgrade domains done\n",
+         UD 3/3: RollingBackCompleted, 3/3 upgrade domains done\n",
     )
     .doc(json!({
         "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
@@ -152,7 +153,7 @@ async fn not_upgrading_exits_3_or_0_with_if_upgrading() {
         .run()
         .await;
     out.doc(nothing.clone()).stderr_normalized(&format!(
-        "RollingForwardCompleted, 3/3 upgrade domains done\nerror: {message}\n"
+        "UD 3/3: RollingForwardCompleted, 3/3 upgrade domains done\nerror: {message}\n"
     ));
 
     let out = out
@@ -161,7 +162,7 @@ async fn not_upgrading_exits_3_or_0_with_if_upgrading() {
         .run()
         .await;
     out.code(0).stdout("").stderr_normalized(&format!(
-        "RollingForwardCompleted, 3/3 upgrade domains done\n{message} (--if-upgrading: exit 0)\n"
+        "UD 3/3: RollingForwardCompleted, 3/3 upgrade domains done\n{message} (--if-upgrading: exit 0)\n"
     ));
 
     let out = out
@@ -738,7 +739,7 @@ async fn status_reads_once_and_watch_waits() {
     .run()
     .await;
     out.code(0)
-        .stdout("target:   myapp~app1\nphase:    rolling_back\nstate:    RollingBackInProgress\nversion:  2.0.0 (the upgrade's target)\nprogress: RollingBackInProgress, 1/3 upgrade domains done\n")
+        .stdout("target:   myapp~app1\nphase:    rolling_back\nstate:    RollingBackInProgress\nversion:  2.0.0 (the upgrade's target)\nprogress: RollingBackInProgress, 1/3 upgrade domains done\nreason:   a rollback was requested (by this tool or an operator) during upgrade domain UD1\n")
         .stderr("");
     assert_eq!(out.requests.len(), 1);
 
