@@ -27,3 +27,4 @@ mod tls;
 mod tools;
 mod verify;
 mod waiting;
+mod why;
