@@ -8,6 +8,7 @@ pub use open::Sf;
 mod client;
 mod health;
 mod model;
+mod progress;
 pub mod reason;
 
 use std::time::Duration;
@@ -135,8 +136,8 @@ fn snapshot(response: &Response) -> Result<Snapshot, Error> {
         next_step: None,
         next_command: None,
         events: Vec::new(),
-        domains: progress.domains(),
-        reason: progress.reason(),
+        domains: self::progress::domains(&progress),
+        reason: self::progress::reason(&progress),
     })
 }
 
