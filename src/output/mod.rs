@@ -220,8 +220,11 @@ impl Printer {
             .filter(|_| self.format == OutputFormat::Text);
         if let Some(error) = &report.error {
             self.error(&error.message);
-            // No text result on stdout after an error: why the upgrade failed goes with it.
-            if let (Some(reason), true) = (&report.reason, no_result) {
+            // No text result on stdout after an error: why the upgrade failed goes with it,
+            // unless the error already says it in the same words.
+            if let (Some(reason), true) = (&report.reason, no_result)
+                && !error.message.contains(reason.as_str())
+            {
                 stderr_line(&format!("reason: {}", one_line(reason)));
             }
             if let Some(next) = next {

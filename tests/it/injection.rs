@@ -99,7 +99,7 @@ async fn progress_and_errors_show_server_controls_as_visible_escapes() {
     );
     assert!(
         run.stderr.ends_with(&format!(
-            "error: the upgrade failed: FailureReason {SHOWN}\nreason: FailureReason {SHOWN}\n"
+            "error: the upgrade failed: FailureReason {SHOWN}\n"
         )),
         "{}",
         run.stderr

@@ -163,7 +163,8 @@ async fn cloudsvc_status_in_a_manual_walk_shows_the_phase_and_the_next_domain() 
     }));
 }
 
-/// A walk's operation that fails: its error is the reason, in JSON and in the text output.
+/// A walk's operation that fails: its error is the reason, said once in the text output (the
+/// error already holds it).
 #[tokio::test(flavor = "multi_thread")]
 async fn cloudsvc_a_failed_operation_is_the_reason() {
     let failed = "<HttpStatusCode>500</HttpStatusCode><Error><Code>InternalError</Code><Message>Role instance WebRole1_IN_1 did not start.</Message></Error>";
@@ -175,10 +176,24 @@ async fn cloudsvc_a_failed_operation_is_the_reason() {
         .run()
         .await;
     out.code(1).stdout("").stderr_ends_with(&format!(
-        "error: operation {} failed: InternalError: Role instance WebRole1_IN_1 did not start.\n\
-         reason: InternalError: Role instance WebRole1_IN_1 did not start.\n",
+        "error: operation {} failed: InternalError: Role instance WebRole1_IN_1 did not start.\n",
         cloudsvc::OP
     ));
+    out.again()
+        .args(["walk", "--domain", "1", "--yes", "--json"])
+        .run()
+        .await
+        .code(1)
+        .doc(json!({
+            "action": "walk", "outcome": "failed", "exit_code": 1, "phase": "failed",
+            "platform_state": "Failed", "operation_id": cloudsvc::OP,
+            "requests": [cloudsvc::post_record(cloudsvc::SLOT, "walkupgradedomain", &cloudsvc::walk_body(1))],
+            "error": error("rollback_failed", &format!("operation {} failed: InternalError: Role instance WebRole1_IN_1 did not start.", cloudsvc::OP), Some(500), Some("InternalError")),
+            "reason": "InternalError: Role instance WebRole1_IN_1 did not start.",
+            "progress": null,
+            "detail": {"ID": "5250805d-51f2-bf4f-b2b7-614bc03870de", "Status": "Failed", "HttpStatusCode": 500,
+                "Error": {"Code": "InternalError", "Message": "Role instance WebRole1_IN_1 did not start."}},
+        }));
 }
 
 /// The ArcGIS job that failed: its last message is the reason of `status`.
