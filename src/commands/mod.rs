@@ -87,6 +87,8 @@ fn next(
         {
             step.or_else(|| Some(format!("attach with `{}`", invocation.attach())))
         }
+        // A rollback already running that moves only when walked (Cloud Services Manual).
+        Error::NothingToRollBack(_) => step,
         Error::Auth(_) => Some(format!(
             "{} refused these credentials: rolling back needs {}",
             report.place, describe.access

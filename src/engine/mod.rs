@@ -69,7 +69,7 @@ pub async fn start(
 ) -> Result<(), Error> {
     let mut snapshot = platform.read().await?;
     report.update(&snapshot);
-    ctx.printer.progress(snapshot.phase, &snapshot.progress);
+    ctx.printer.reading(&snapshot);
     let mut decision = platform.decide(&snapshot);
     // Only where the platform may not show that rollback yet: a completed rollback it does
     // show needs no guessing.
@@ -103,7 +103,7 @@ pub async fn start(
         );
         snapshot = platform.read().await?;
         report.update(&snapshot);
-        ctx.printer.progress(snapshot.phase, &snapshot.progress);
+        ctx.printer.reading(&snapshot);
         decision = platform.decide(&snapshot);
         if matches!(decision, Decision::RollBack) {
             ctx.printer.note(
@@ -180,7 +180,7 @@ pub async fn status(
         if rolling_back {
             report.sent = Sent::Running;
         }
-        ctx.printer.progress(snapshot.phase, &snapshot.progress);
+        ctx.printer.reading(&snapshot);
         return wait_for_end(platform, ctx, report, rolling_back).await;
     }
     Ok(())
@@ -244,7 +244,7 @@ async fn poll_until_still(
         for event in &snapshot.events {
             ctx.printer.note(snapshot.phase, event);
         }
-        ctx.printer.progress(snapshot.phase, &snapshot.progress);
+        ctx.printer.reading(&snapshot);
         if snapshot.phase == Phase::RollingBack {
             *rolling_back = true;
             report.sent = Sent::Running;

@@ -152,7 +152,7 @@ async fn send(
         tokio::time::sleep(delay).await;
         let snapshot = platform.read().await?;
         report.update(&snapshot);
-        ctx.printer.progress(snapshot.phase, &snapshot.progress);
+        ctx.printer.reading(&snapshot);
         match kind {
             Kind::Rollback => match platform.decide(&snapshot) {
                 Decision::RollBack => {}
@@ -244,7 +244,7 @@ async fn settle_doubt(
     match platform.read().await {
         Ok(snapshot) => {
             report.update(&snapshot);
-            ctx.printer.progress(snapshot.phase, &snapshot.progress);
+            ctx.printer.reading(&snapshot);
             // A rollback shows, or the platform, told to expect one, is waiting for it to show.
             let shows = matches!(snapshot.phase, Phase::RollingBack | Phase::RolledBack)
                 || (kind == Kind::Rollback

@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::OutputFormat;
 use crate::error::Error;
-use crate::platforms::Phase;
+use crate::platforms::{Phase, Progress, Snapshot};
 use crate::report::{Outcome, Report};
 
 mod escape;
@@ -40,6 +40,8 @@ pub struct Printer {
     live: bool,
     bar: RefCell<Option<ProgressBar>>,
     last: RefCell<Option<(Phase, String)>>,
+    /// The upgrade domains of the last reading, carried by every JSON line after it.
+    domains: RefCell<Option<Progress>>,
     /// The first failed write to stdout (JSON lines before the result).
     stdout_error: RefCell<Option<std::io::Error>>,
 }
@@ -54,6 +56,7 @@ impl Printer {
             live,
             bar: RefCell::new(None),
             last: RefCell::new(None),
+            domains: RefCell::new(None),
             stdout_error: RefCell::new(None),
         }
     }
@@ -85,6 +88,7 @@ impl Printer {
             "at": crate::report::now_rfc3339(),
             "phase": phase,
             "message": message,
+            "progress": *self.domains.borrow(),
         });
         crate::redact::redact_json(&mut event);
         let mut out = std::io::stdout().lock();
@@ -98,9 +102,28 @@ impl Printer {
         }
     }
 
+    /// Where the operation stands, from a reading of the platform: its line, led by the
+    /// upgrade domains done ("UD 2/5 (UD2): …") where the platform has them; in `-o jsonl`,
+    /// the event's `progress`.
+    pub fn reading(&self, snapshot: &Snapshot) {
+        self.domains.borrow_mut().clone_from(&snapshot.domains);
+        let label = snapshot.domains.as_ref().map(domains_label);
+        self.show(snapshot.phase, &snapshot.progress, label);
+    }
+
     /// Where the operation stands; repeated readings that say the same thing are shown once.
     pub fn progress(&self, phase: Phase, message: &str) {
-        let current = Some((phase, message.to_string()));
+        self.show(phase, message, None);
+    }
+
+    /// A progress line, after its `label` on stderr (the domains: JSON lines carry them as
+    /// `progress`).
+    fn show(&self, phase: Phase, message: &str, label: Option<String>) {
+        let line = match &label {
+            Some(label) => format!("{label}: {message}"),
+            None => message.to_string(),
+        };
+        let current = Some((phase, line.clone()));
         if *self.last.borrow() == current {
             return;
         }
@@ -114,7 +137,7 @@ impl Printer {
         if self.quiet {
             return;
         }
-        let message = one_line(message);
+        let message = one_line(&line);
         if !self.live {
             self.line(&message);
             return;
@@ -184,6 +207,7 @@ impl Printer {
             OutputFormat::Text => render_text(report),
             format => Some(document(report, format)),
         };
+        let no_result = text.is_none();
         let written = match text {
             Some(text) => out.write_all(text.as_bytes()),
             None => Ok(()),
@@ -196,6 +220,13 @@ impl Printer {
             .filter(|_| self.format == OutputFormat::Text);
         if let Some(error) = &report.error {
             self.error(&error.message);
+            // No text result on stdout after an error: why the upgrade failed goes with it,
+            // unless the error already says it in the same words.
+            if let (Some(reason), true) = (&report.reason, no_result)
+                && !error.message.contains(reason.as_str())
+            {
+                stderr_line(&format!("reason: {}", one_line(reason)));
+            }
             if let Some(next) = next {
                 stderr_line(&format!("next: {}", one_line(next)));
             }
@@ -211,6 +242,20 @@ impl Printer {
             None => Ok(()),
         }
     }
+}
+
+/// "UD 2/5 (UD2)": upgrade domains done out of all, and the one being worked on (Cloud
+/// Services numbers its domains, Service Fabric names them).
+fn domains_label(domains: &Progress) -> String {
+    let mut label = format!("UD {}/{}", domains.domains_done, domains.domains_total);
+    match domains.current.as_deref() {
+        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            label.push_str(&format!(" (UD {n})"));
+        }
+        Some(name) => label.push_str(&format!(" ({})", one_line(name))),
+        None => {}
+    }
+    label
 }
 
 /// The result document as printed with `--json` (pretty) or last in `-o jsonl` (one line with

@@ -64,3 +64,42 @@ fn a_table_is_aligned_on_what_the_terminal_shows() {
          long-id   n\n"
     );
 }
+
+#[test]
+fn the_reason_ends_the_text_result_escaped() {
+    let mut report = Report::new("sf-app", "myapp~app1".into(), "status", "the app", false);
+    report.platform_state = Some("RollingBackInProgress".into());
+    report.phase = Phase::RollingBack;
+    report.reason = Some("the health check failed\nreason: fake".into());
+    assert_eq!(
+        render_text(&report).unwrap(),
+        "target:   myapp~app1\nphase:    rolling_back\nstate:    RollingBackInProgress\nreason:   the health check failed\\nreason: fake\n"
+    );
+    report.outcome = Outcome::RolledBack;
+    report.action = "start";
+    report.platform_state = Some("RollingBackCompleted".into());
+    assert_eq!(
+        render_text(&report).unwrap(),
+        "Rolled back myapp~app1 (RollingBackCompleted) in 0ms.\nreason: the health check failed\\nreason: fake\n"
+    );
+    // No reason, no line.
+    report.reason = None;
+    assert!(!render_text(&report).unwrap().contains("reason"));
+}
+
+#[test]
+fn the_domains_label_counts_and_names_the_current_domain() {
+    let label = |done, total, current: Option<&str>| {
+        domains_label(&Progress {
+            domains_done: done,
+            domains_total: total,
+            current: current.map(str::to_string),
+        })
+    };
+    assert_eq!(label(2, 5, Some("UD2")), "UD 2/5 (UD2)");
+    // Cloud Services numbers its domains.
+    assert_eq!(label(1, 3, Some("1")), "UD 1/3 (UD 1)");
+    assert_eq!(label(3, 3, None), "UD 3/3");
+    // A server's name is one terminal-safe line.
+    assert_eq!(label(0, 1, Some("a\nb")), "UD 0/1 (a\\nb)");
+}

@@ -62,7 +62,7 @@ pub(super) fn render_text(report: &Report) -> Option<String> {
         }
         // The listing's lines are made safe one by one where it is composed.
         Outcome::Status if report.action == "targets" => {
-            lines(report.summary.as_deref().unwrap_or_default()).into_owned()
+            return Some(lines(report.summary.as_deref().unwrap_or_default()).into_owned());
         }
         Outcome::Status => {
             let mut text = format!(
@@ -79,11 +79,18 @@ pub(super) fn render_text(report: &Report) -> Option<String> {
             if let Some(summary) = &report.summary {
                 text.push_str(&format!("progress: {}\n", one_line(summary)));
             }
-            text
+            if let Some(reason) = &report.reason {
+                text.push_str(&format!("reason:   {}\n", one_line(reason)));
+            }
+            return Some(text);
         }
         _ => return None,
     };
-    Some(text)
+    // The end of `start` (and of a walk): why the upgrade failed or was rolled back.
+    match &report.reason {
+        Some(reason) => Some(format!("{text}reason: {}\n", one_line(reason))),
+        None => Some(text),
+    }
 }
 
 /// Rows as a table: each cell made one terminal-safe line, columns padded to their widest

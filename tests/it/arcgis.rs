@@ -240,7 +240,9 @@ async fn unknown_terminal_state_exits_1_with_raw_detail() {
     .doc(json!({
         "action": "start", "outcome": "error", "exit_code": 1, "platform_state": "failed",
         "requests": rollback_sent("pat_345432_505").0,
-        "error": error("unexpected_answer", message, None, None), "detail": broken,
+        "error": error("unexpected_answer", message, None, None),
+        // The job's last message is why.
+        "reason": "Container arcgis-portal did not start.", "detail": broken,
     }));
 }
 

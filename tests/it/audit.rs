@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::scenario::Scenario;
-use crate::scenario::sf::{APP_ROLLBACK, app, app_rollback_sent};
+use crate::scenario::sf::{APP_ROLLBACK, app, app_rollback_sent, progress_of, reason_of};
 
 /// An application that takes the rollback and completes it.
 fn rolling_app() -> Scenario {
@@ -135,7 +135,7 @@ async fn a_trail_that_cannot_be_written_is_a_warning_not_a_lost_rollback() {
     out.posts(1).doc(json!({
         "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
         "platform_state": "RollingBackCompleted", "from_version": "2.0.0",
-        "requests": app_rollback_sent(), "detail": app("RollingBackCompleted", 3),
+        "requests": app_rollback_sent(), "reason": reason_of("RollingBackCompleted"), "progress": progress_of("RollingBackCompleted", 3), "detail": app("RollingBackCompleted", 3),
     }));
     let warning = format!(
         "warning: cannot write the audit log {}: ",

@@ -73,10 +73,10 @@ async fn rollback_text_output_and_progress() {
         .code(0)
         .stdout_normalized("Rolled back mysvc/production (Succeeded) in ELAPSED.\n")
         .stderr_normalized(&format!(
-            "deployment Running, Auto update in upgrade domain 1 (During) of 3, RollbackAllowed true\n\
+            "UD 1/3 (UD 1): deployment Running, Auto update in upgrade domain 1 (During) of 3, RollbackAllowed true\n\
              Rollback accepted (HTTP 202).\n\
              operation {OP}: InProgress\n\
-             deployment Running, no update in progress\n"
+             UD 3/3: deployment Running, no update in progress\n"
         ));
 }
 
@@ -84,7 +84,7 @@ async fn rollback_text_output_and_progress() {
 fn rolled_back_without_operation() -> Value {
     json!({
         "action": "start", "outcome": "rolled_back", "phase": "rolled_back", "platform_state": "Running",
-        "requests": rollback_sent(), "detail": deployment_detail(None, false),
+        "requests": rollback_sent(), "progress": all_done(), "detail": deployment_detail(None, false),
     })
 }
 
@@ -148,7 +148,7 @@ fn accepting(operations: impl Answers) -> Scenario {
 
 /// A rollback whose operation fails with `extra` elements: exit 1, the document's `error` and
 /// `detail`.
-async fn failed_operation(extra: &str, error: Value, detail: Value) {
+async fn failed_operation(extra: &str, error: Value, reason: Value, detail: Value) {
     accepting([operation("InProgress", ""), operation("Failed", extra)])
         .args(["start", "--json"])
         .run()
@@ -157,7 +157,7 @@ async fn failed_operation(extra: &str, error: Value, detail: Value) {
         .doc(json!({
             "action": "start", "outcome": "failed", "exit_code": 1, "phase": "failed",
             "platform_state": "Failed", "operation_id": OP, "requests": rollback_sent(),
-            "error": error, "detail": detail,
+            "error": error, "reason": reason, "detail": detail,
         }));
 }
 
@@ -170,6 +170,7 @@ async fn failed_operation_with_error_exits_1() {
     failed_operation(
         "<HttpStatusCode>409</HttpStatusCode><Error><Code>ConflictError</Code><Message>The role instances are busy.</Message></Error>",
         error("rollback_failed", &message, Some(409), Some("ConflictError")),
+        json!("ConflictError: The role instances are busy."),
         detail,
     )
     .await;
@@ -185,6 +186,7 @@ async fn failed_operation_without_error_element_exits_1() {
             None,
             None,
         ),
+        Value::Null,
         operation_detail("Failed"),
     )
     .await;
@@ -223,7 +225,7 @@ async fn rollback_not_allowed_exits_3_or_0_with_if_upgrading() {
             "action": "start", "outcome": "nothing_to_roll_back", "exit_code": 3,
             "platform_state": "Auto/During/UD1",
             "error": error("nothing_to_roll_back", message, None, None),
-            "detail": deployment_detail(AUTO, false),
+            "progress": progress_of(AUTO), "detail": deployment_detail(AUTO, false),
         }));
 }
 
@@ -242,7 +244,7 @@ async fn post_refused(status: u16, code: &str, text: &str, exit: i32, kind: &str
                 "action": "start", "outcome": "error", "exit_code": exit, "phase": "upgrading",
                 "platform_state": "Auto/During/UD1", "requests": rollback_sent(),
                 "error": error(kind, &message, Some(status), Some(code)),
-                "detail": deployment_detail(AUTO, true),
+                "progress": progress_of(AUTO), "detail": deployment_detail(AUTO, true),
             }),
             status,
         ));
@@ -400,7 +402,7 @@ async fn manual_rollback_no_wait_stops_after_acceptance() {
         "action": "start", "outcome": "accepted", "phase": "upgrading",
         "platform_state": "Manual/Before/UD1", "operation_id": OP,
         "requests": [post_record(SLOT, "rollback", &rollback_body("Manual", false))],
-        "detail": deployment_detail(manual, true),
+        "progress": progress_of(manual), "detail": deployment_detail(manual, true),
     }));
 }
 
@@ -441,9 +443,10 @@ async fn walk_sends_the_body_and_waits_for_its_operation() {
     ])
     .stderr_contains("Upgrade domain 1 walk accepted (HTTP 202).")
     .doc(json!({
-        "action": "walk", "platform_state": "Manual/Before/UD2", "operation_id": OP,
+        // Waiting at the next domain and allowing no rollback: a Manual rollback.
+        "action": "walk", "phase": "rolling_back", "platform_state": "Manual/Before/UD2", "operation_id": OP,
         "requests": [post_record(NAMED, "walkupgradedomain", &walk_body(1))],
-        "detail": deployment_detail(next, false),
+        "progress": progress_of(next), "detail": deployment_detail(next, false),
         // The deployment now waits at the next domain.
         "next": format!("go on with `rollback cloudsvc walk --domain 2 --endpoint SERVER --subscription {SUB} --service mysvc --poll-interval 20ms --deployment v2-build17 --json`"),
     }));
@@ -575,7 +578,7 @@ async fn dry_run_prints_the_post_and_sends_none() {
             "action": "start", "outcome": "would_send", "phase": "upgrading",
             "platform_state": "Auto/During/UD1", "dry_run": true,
             "requests": [post_record(SLOT, "rollback", &body)],
-            "detail": deployment_detail(AUTO, true),
+            "progress": progress_of(AUTO), "detail": deployment_detail(AUTO, true),
         }));
 }
 
@@ -907,7 +910,7 @@ async fn a_redirect_to_another_https_origin_takes_neither_certificate_nor_rollba
             "action": "start", "outcome": "error", "exit_code": 1, "phase": "upgrading",
             "platform_state": "Auto/During/UD1", "requests": rollback_sent(),
             "error": error("platform", &message, Some(307), None),
-            "detail": deployment_detail(AUTO, true),
+            "progress": progress_of(AUTO), "detail": deployment_detail(AUTO, true),
         }));
     assert!(
         requests(&other).await.is_empty(),

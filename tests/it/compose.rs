@@ -14,7 +14,7 @@ fn rolled_back() -> Value {
     json!({
         "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
         "platform_state": "RollingBackCompleted", "from_version": "2.0", "to_version": "1.0",
-        "reason": "Interrupted: a rollback was requested in UD1",
+        "reason": "a rollback was requested (by this tool or an operator) during upgrade domain UD1",
         "requests": rollback_sent(), "detail": compose("RollingBackCompleted"),
     })
 }
@@ -37,9 +37,9 @@ async fn start_rolls_back_and_waits_at_the_compose_api_versions() {
         .stderr_normalized(
             "RollingForwardInProgress, in UD1\n\
              Rollback accepted (HTTP 200).\n\
-             RollingBackInProgress, in UD1, failure reason Interrupted\n\
-             UnprovisioningTarget, failure reason Interrupted\n\
-             RollingBackCompleted, failure reason Interrupted\n",
+             RollingBackInProgress, in UD1\n\
+             UnprovisioningTarget\n\
+             RollingBackCompleted\n",
         );
     let post = out.received_with("POST")[0];
     assert_eq!(post.headers["content-length"], "0");
@@ -82,7 +82,8 @@ async fn text_output_says_what_was_rolled_back() {
     .await
     .code(0)
     .stdout_normalized(
-        "Rolled back mycompose from 2.0 to 1.0 (RollingBackCompleted) in ELAPSED.\n",
+        "Rolled back mycompose from 2.0 to 1.0 (RollingBackCompleted) in ELAPSED.\n\
+         reason: the health check failed during upgrade domain UD1: service fabric:/mycompose/web is Error: Service 'fabric:/mycompose/web' is in Error.; The health check of upgrade domain UD1 failed.\n",
     );
 }
 
@@ -97,7 +98,7 @@ async fn status_reads_once_and_says_why_the_upgrade_rolled_back() {
         .doc(json!({
             "action": "status", "phase": "rolling_back",
             "platform_state": "RollingBackInProgress", "from_version": "2.0",
-            "reason": "HealthCheck: the health check failed in UD1; service fabric:/mycompose/web is Error: Service 'fabric:/mycompose/web' is in Error.; The health check of upgrade domain UD1 failed.",
+            "reason": "the health check failed during upgrade domain UD1: service fabric:/mycompose/web is Error: Service 'fabric:/mycompose/web' is in Error.; The health check of upgrade domain UD1 failed.",
             "detail": state,
         }));
 }
@@ -117,7 +118,7 @@ async fn status_watch_waits_for_the_end_of_a_rollback_started_elsewhere() {
     .doc(json!({
         "action": "status", "outcome": "rolled_back", "phase": "rolled_back",
         "platform_state": "RollingBackCompleted", "from_version": "2.0", "to_version": "1.0",
-        "reason": "Interrupted: a rollback was requested in UD1",
+        "reason": "a rollback was requested (by this tool or an operator) during upgrade domain UD1",
         "detail": compose("RollingBackCompleted"),
     }));
 }
@@ -189,7 +190,7 @@ async fn past_rolling_forward_is_nothing_to_roll_back_and_if_upgrading_makes_it_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_upgrade_is_exit_1_with_its_reason() {
     let failed = compose_health_failed("Failed");
-    let message = "the upgrade failed: HealthCheck: the health check failed; service fabric:/mycompose/web is Error: Service 'fabric:/mycompose/web' is in Error.; The health check of upgrade domain UD1 failed.";
+    let message = "the upgrade failed: the health check failed: service fabric:/mycompose/web is Error: Service 'fabric:/mycompose/web' is in Error.; The health check of upgrade domain UD1 failed.";
     Scenario::compose_start(failed.clone(), 200)
         .run()
         .await
@@ -197,7 +198,7 @@ async fn a_failed_upgrade_is_exit_1_with_its_reason() {
         .doc(json!({
             "action": "start", "outcome": "failed", "exit_code": 1, "phase": "failed",
             "platform_state": "Failed", "from_version": "2.0",
-            "reason": "HealthCheck: the health check failed; service fabric:/mycompose/web is Error: Service 'fabric:/mycompose/web' is in Error.; The health check of upgrade domain UD1 failed.",
+            "reason": "the health check failed: service fabric:/mycompose/web is Error: Service 'fabric:/mycompose/web' is in Error.; The health check of upgrade domain UD1 failed.",
             "error": error("rollback_failed", message, None, None), "detail": failed,
         }));
 }

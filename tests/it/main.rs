@@ -28,3 +28,4 @@ mod tls;
 mod tools;
 mod verify;
 mod waiting;
+mod why;

@@ -9,7 +9,9 @@ use wiremock::ResponseTemplate;
 use crate::raw::{Action, RawServer};
 use crate::scenario::arcgis::{DONE, STARTED, installed, job};
 use crate::scenario::cloudsvc::{AUTO, BY_SLOT, SLOT, deployment};
-use crate::scenario::sf::{APP_PROGRESS, APP_ROLLBACK, app, app_rollback_sent};
+use crate::scenario::sf::{
+    APP_PROGRESS, APP_ROLLBACK, app, app_rollback_sent, progress_of, reason_of,
+};
 use crate::scenario::{Outcome, Scenario};
 
 fn rollback_posts(out: &Outcome) -> usize {
@@ -166,7 +168,7 @@ fn rolled_back() -> Value {
     json!({
         "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
         "platform_state": "RollingBackCompleted", "from_version": "2.0.0",
-        "requests": app_rollback_sent(), "detail": app("RollingBackCompleted", 3),
+        "requests": app_rollback_sent(), "reason": reason_of("RollingBackCompleted"), "progress": progress_of("RollingBackCompleted", 3), "detail": app("RollingBackCompleted", 3),
     })
 }
 

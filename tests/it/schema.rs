@@ -167,11 +167,36 @@ async fn documents_that_break_the_schema_fail() {
         breaks(&mut doc);
         assert!(!violations(&doc, None).is_empty(), "{why}: {doc:#}");
     }
-    let progress = json!({"type": "progress", "at": "2026-11-22T03:00:01.002Z", "phase": "rolling_back", "message": "m"});
+    let progress = json!({"type": "progress", "at": "2026-11-22T03:00:01.002Z", "phase": "rolling_back", "message": "m",
+        "progress": {"domains_done": 2, "domains_total": 5, "current": "UD2"}});
     assert!(violations(&progress, Some("event")).is_empty());
     let mut wrong = progress.clone();
     wrong["type"] = json!("note");
     assert!(!violations(&wrong, Some("event")).is_empty());
+    // Every progress event says how far, null where there are no domains.
+    let mut none = progress.clone();
+    none["progress"] = Value::Null;
+    assert!(violations(&none, Some("event")).is_empty());
+    for breaks in [
+        json!(null),
+        json!({"domains_done": 2, "domains_total": 5}),
+        json!({"domains_done": -1, "domains_total": 5, "current": null}),
+        json!({"domains_done": 2, "domains_total": 5, "current": 2}),
+    ] {
+        let mut wrong = progress.clone();
+        if breaks.is_null() {
+            wrong.as_object_mut().unwrap().remove("progress");
+        } else {
+            wrong["progress"] = breaks.clone();
+        }
+        assert!(!violations(&wrong, Some("event")).is_empty(), "{wrong}");
+        // The result's progress has the same shape.
+        if !breaks.is_null() {
+            let mut doc = good.clone();
+            doc["progress"] = breaks;
+            assert!(!violations(&doc, None).is_empty(), "{doc}");
+        }
+    }
     // A result line of `-o jsonl` says so; the plain document may not.
     let mut line = good.clone();
     line.as_object_mut()

@@ -37,13 +37,13 @@ async fn cluster_rollback_answered(status: u16) {
         "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
         "platform_state": "RollingBackCompleted", "from_version": "7.1.0", "to_version": "7.0.470.9590",
         "requests": [post_record("/$/RollbackUpgrade?api-version=6.0")],
-        "detail": cluster("RollingBackCompleted", 3),
+        "reason": reason_of("RollingBackCompleted"), "progress": progress_of("RollingBackCompleted", 3), "detail": cluster("RollingBackCompleted", 3),
     }))
     .stderr_normalized(&format!(
-        "RollingForwardInProgress, 1/3 upgrade domains done\n\
+        "UD 1/3 (UD1): RollingForwardInProgress, 1/3 upgrade domains done\n\
          Rollback accepted (HTTP {status}).\n\
-         RollingBackInProgress, 1/3 upgrade domains done\n\
-         RollingBackCompleted, 3/3 upgrade domains done\n"
+         UD 1/3 (UD1): RollingBackInProgress, 1/3 upgrade domains done\n\
+         UD 3/3: RollingBackCompleted, 3/3 upgrade domains done\n"
     ));
 }
 
@@ -77,13 +77,14 @@ async fn app_rollback(app_arg: &str) {
         "GET /Applications/myapp~app1?api-version=6.0&ExcludeApplicationParameters=true",
     ])
     .stdout_normalized(
-        "Rolled back myapp~app1 from 2.0.0 to 1.0.0 (RollingBackCompleted) in ELAPSED.\n",
+        "Rolled back myapp~app1 from 2.0.0 to 1.0.0 (RollingBackCompleted) in ELAPSED.\n\
+         reason: a rollback was requested (by this tool or an operator) during upgrade domain UD1\n",
     )
     .stderr_normalized(
-        "RollingForwardInProgress, 1/3 upgrade domains done\n\
+        "UD 1/3 (UD1): RollingForwardInProgress, 1/3 upgrade domains done\n\
          Rollback accepted (HTTP 200).\n\
-         RollingBackInProgress, 2/3 upgrade domains done\n\
-         RollingBackCompleted, 3/3 upgrade domains done\n",
+         UD 2/3 (UD2): RollingBackInProgress, 2/3 upgrade domains done\n\
+         UD 3/3: RollingBackCompleted, 3/3 upgrade domains done\n",
     );
 }
 
@@ -109,7 +110,7 @@ async fn hierarchical_and_escaped_names_reach_the_right_path() {
         .doc(json!({
             "platform": "sf-app", "target": "my app~sub~a#b?c", "action": "status",
             "phase": "idle", "platform_state": "RollingForwardCompleted", "from_version": "2.0.0",
-            "detail": app("RollingForwardCompleted", 3),
+            "reason": reason_of("RollingForwardCompleted"), "progress": progress_of("RollingForwardCompleted", 3), "detail": app("RollingForwardCompleted", 3),
         }));
 }
 
@@ -127,14 +128,14 @@ async fn already_rolling_back_attaches_without_a_post() {
     .await
     .posts(0)
     .stderr_normalized(
-        "RollingBackInProgress, 1/3 upgrade domains done\n\
+        "UD 1/3 (UD1): RollingBackInProgress, 1/3 upgrade domains done\n\
          A rollback is already running (RollingBackInProgress); waiting for it instead of sending another.\n\
-         RollingBackCompleted, 3/3 upgrade domains done\n",
+         UD 3/3: RollingBackCompleted, 3/3 upgrade domains done\n",
     )
     .doc(json!({
         "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
         "platform_state": "RollingBackCompleted", "from_version": "2.0.0", "to_version": "1.0.0",
-        "detail": app("RollingBackCompleted", 3),
+        "reason": reason_of("RollingBackCompleted"), "progress": progress_of("RollingBackCompleted", 3), "detail": app("RollingBackCompleted", 3),
     }));
 }
 
@@ -145,14 +146,14 @@ async fn not_upgrading_exits_3_or_0_with_if_upgrading() {
         "action": "start", "outcome": "nothing_to_roll_back", "exit_code": 3, "phase": "idle",
         "platform_state": "RollingForwardCompleted", "from_version": "2.0.0",
         "error": error("nothing_to_roll_back", message, None, None),
-        "detail": app("RollingForwardCompleted", 3),
+        "reason": reason_of("RollingForwardCompleted"), "progress": progress_of("RollingForwardCompleted", 3), "detail": app("RollingForwardCompleted", 3),
     });
     let out = Scenario::sf_app(app("RollingForwardCompleted", 3))
         .args(["app", "start", "myapp~app1", "--json"])
         .run()
         .await;
     out.doc(nothing.clone()).stderr_normalized(&format!(
-        "RollingForwardCompleted, 3/3 upgrade domains done\nerror: {message}\n"
+        "UD 3/3: RollingForwardCompleted, 3/3 upgrade domains done\nerror: {message}\n"
     ));
 
     let out = out
@@ -161,7 +162,7 @@ async fn not_upgrading_exits_3_or_0_with_if_upgrading() {
         .run()
         .await;
     out.code(0).stdout("").stderr_normalized(&format!(
-        "RollingForwardCompleted, 3/3 upgrade domains done\n{message} (--if-upgrading: exit 0)\n"
+        "UD 3/3: RollingForwardCompleted, 3/3 upgrade domains done\n{message} (--if-upgrading: exit 0)\n"
     ));
 
     let out = out
@@ -198,7 +199,7 @@ async fn rolled_back_already_is_nothing_to_roll_back() {
             "action": "start", "outcome": "nothing_to_roll_back", "exit_code": 3, "phase": "rolled_back",
             "platform_state": "RollingBackCompleted", "from_version": "7.1.0",
             "error": error("nothing_to_roll_back", message, None, None),
-            "detail": cluster("RollingBackCompleted", 3),
+            "reason": reason_of("RollingBackCompleted"), "progress": progress_of("RollingBackCompleted", 3), "detail": cluster("RollingBackCompleted", 3),
         }),
     )
     .await;
@@ -230,7 +231,7 @@ async fn post_refused(status: u16, code: &str, then_state: &str, exit: i32, kind
         "platform_state": state, "from_version": "2.0.0",
         "requests": app_rollback_sent(),
         "error": error(kind, &message, Some(status), Some(code)),
-        "detail": app(state, 1),
+        "reason": reason_of(state), "progress": progress_of(state, 1), "detail": app(state, 1),
     });
     // A refusal of the credentials says which access is missing.
     if kind == "auth" {
@@ -327,7 +328,7 @@ async fn post_503_is_resent_after_rechecking_then_exits_6() {
         "platform_state": "RollingForwardInProgress", "from_version": "2.0.0",
         "requests": app_rollback_sent(),
         "error": error("unreachable", message, Some(503), Some("FABRIC_E_NOT_READY")),
-        "detail": app("RollingForwardInProgress", 1),
+        "reason": reason_of("RollingForwardInProgress"), "progress": progress_of("RollingForwardInProgress", 1), "detail": app("RollingForwardInProgress", 1),
     }));
 }
 
@@ -353,7 +354,7 @@ async fn ambiguous_500_on_post_rereads_and_attaches() {
         "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
         "platform_state": "RollingBackCompleted", "from_version": "2.0.0", "to_version": "1.0.0",
         "requests": app_rollback_sent(),
-        "detail": app("RollingBackCompleted", 3),
+        "reason": reason_of("RollingBackCompleted"), "progress": progress_of("RollingBackCompleted", 3), "detail": app("RollingBackCompleted", 3),
     }));
 }
 
@@ -372,7 +373,7 @@ async fn ambiguous_504_on_post_without_rollback_exits_1_unconfirmed() {
         "platform_state": "RollingForwardInProgress", "from_version": "2.0.0",
         "requests": app_rollback_sent(),
         "error": error("unconfirmed", message, Some(504), Some("FABRIC_E_TIMEOUT")),
-        "detail": app("RollingForwardInProgress", 1),
+        "reason": reason_of("RollingForwardInProgress"), "progress": progress_of("RollingForwardInProgress", 1), "detail": app("RollingForwardInProgress", 1),
     }));
 }
 
@@ -441,7 +442,7 @@ async fn retry_after_503_then_success() {
     assert_eq!(out.requests.len(), 2);
     out.doc(json!({
         "action": "status", "phase": "upgrading", "platform_state": "RollingForwardInProgress",
-        "from_version": "7.1.0", "detail": cluster("RollingForwardInProgress", 0),
+        "from_version": "7.1.0", "reason": reason_of("RollingForwardInProgress"), "progress": progress_of("RollingForwardInProgress", 0), "detail": cluster("RollingForwardInProgress", 0),
     }));
 }
 
@@ -473,7 +474,9 @@ async fn failed_during_wait_exits_1_with_reason() {
         ],
         json!({
             "phase": "failed", "platform_state": "Failed",
-            "error": error("rollback_failed", message, None, None), "detail": failed,
+            "error": error("rollback_failed", message, None, None),
+            "reason": "the health check failed: Services: Service fabric:/myapp/app1/svc is in Error",
+            "progress": progress_of("Failed", 1), "detail": failed,
         }),
     )
     .await;
@@ -488,7 +491,7 @@ async fn failed_before_start_sends_nothing() {
             "action": "start", "outcome": "failed", "exit_code": 1, "phase": "failed",
             "platform_state": "Failed", "from_version": "7.1.0",
             "error": error("rollback_failed", "the upgrade failed: FailureReason None", None, None),
-            "detail": cluster("Failed", 1),
+            "reason": reason_of("Failed"), "progress": progress_of("Failed", 1), "detail": cluster("Failed", 1),
         }),
     )
     .await;
@@ -505,7 +508,7 @@ async fn rolling_forward_completed_after_the_post_is_a_failure() {
         json!({
             "phase": "idle", "platform_state": "RollingForwardCompleted",
             "error": error("rollback_failed", message, None, None),
-            "detail": app("RollingForwardCompleted", 3),
+            "reason": reason_of("RollingForwardCompleted"), "progress": progress_of("RollingForwardCompleted", 3), "detail": app("RollingForwardCompleted", 3),
         }),
     )
     .await;
@@ -520,7 +523,7 @@ async fn unknown_state_is_refused_with_detail() {
             "action": "start", "outcome": "error", "exit_code": 1, "platform_state": "Invalid",
             "from_version": "7.1.0",
             "error": error("unexpected_answer", "unrecognised state Invalid; no rollback was sent", None, None),
-            "detail": cluster("Invalid", 0),
+            "reason": reason_of("Invalid"), "progress": progress_of("Invalid", 0), "detail": cluster("Invalid", 0),
         }),
     )
     .await;
@@ -544,7 +547,7 @@ async fn timeout_exits_5_and_says_the_rollback_continues() {
         "platform_state": "RollingBackInProgress", "from_version": "7.1.0",
         "requests": [post_record(&format!("{ROLLBACK}?api-version=6.0"))],
         "error": error("timed_out", message, None, None),
-        "detail": cluster("RollingBackInProgress", 1),
+        "reason": reason_of("RollingBackInProgress"), "progress": progress_of("RollingBackInProgress", 1), "detail": cluster("RollingBackInProgress", 1),
         "next": "attach with `rollback sf cluster status --watch --endpoint SERVER --poll-interval 20ms --timeout 1s --json`",
     }));
 }
@@ -565,7 +568,7 @@ async fn no_wait_returns_once_accepted() {
             "action": "start", "outcome": "accepted", "phase": "upgrading",
             "platform_state": "RollingForwardInProgress", "from_version": "7.1.0",
             "requests": [post_record("/$/RollbackUpgrade?api-version=6.0")],
-            "detail": cluster("RollingForwardInProgress", 1),
+            "reason": reason_of("RollingForwardInProgress"), "progress": progress_of("RollingForwardInProgress", 1), "detail": cluster("RollingForwardInProgress", 1),
         }));
     out.again()
         .args(["cluster", "start", "--no-wait"])
@@ -615,7 +618,7 @@ async fn dry_run_sends_no_post() {
             "action": "start", "outcome": "would_send", "phase": "upgrading",
             "platform_state": "RollingForwardInProgress", "from_version": "2.0.0", "dry_run": true,
             "requests": [post_record(&format!("{APP_ROLLBACK}?api-version=6.0&timeout=120"))],
-            "detail": app("RollingForwardInProgress", 1),
+            "reason": reason_of("RollingForwardInProgress"), "progress": progress_of("RollingForwardInProgress", 1), "detail": app("RollingForwardInProgress", 1),
         }))
         // A dry run sends no POST.
         .posts(0)
@@ -736,7 +739,7 @@ async fn status_reads_once_and_watch_waits() {
     .run()
     .await;
     out.code(0)
-        .stdout("target:   myapp~app1\nphase:    rolling_back\nstate:    RollingBackInProgress\nversion:  2.0.0 (the upgrade's target)\nprogress: RollingBackInProgress, 1/3 upgrade domains done\n")
+        .stdout("target:   myapp~app1\nphase:    rolling_back\nstate:    RollingBackInProgress\nversion:  2.0.0 (the upgrade's target)\nprogress: RollingBackInProgress, 1/3 upgrade domains done\nreason:   a rollback was requested (by this tool or an operator) during upgrade domain UD1\n")
         .stderr("");
     assert_eq!(out.requests.len(), 1);
 
@@ -780,7 +783,7 @@ async fn status_reads_once_and_watch_waits() {
     out.result_line(json!({
         "action": "status", "outcome": "rolled_back", "phase": "rolled_back",
         "platform_state": "RollingBackCompleted", "from_version": "2.0.0", "to_version": "1.0.0",
-        "detail": app("RollingBackCompleted", 3),
+        "reason": reason_of("RollingBackCompleted"), "progress": progress_of("RollingBackCompleted", 3), "detail": app("RollingBackCompleted", 3),
     }))
     .stderr("");
 }
@@ -795,7 +798,7 @@ async fn status_watch_on_an_idle_target_returns_at_once() {
     assert_eq!(out.requests.len(), 1);
     out.doc(json!({
         "action": "status", "phase": "idle", "platform_state": "RollingForwardCompleted",
-        "from_version": "7.1.0", "detail": cluster("RollingForwardCompleted", 3),
+        "from_version": "7.1.0", "reason": reason_of("RollingForwardCompleted"), "progress": progress_of("RollingForwardCompleted", 3), "detail": cluster("RollingForwardCompleted", 3),
     }));
 }
 
@@ -914,7 +917,7 @@ async fn ctrl_c_during_the_wait_exits_130_and_the_rollback_continues() {
         "platform_state": "RollingBackInProgress", "from_version": "2.0.0",
         "requests": app_rollback_sent(),
         "error": error("interrupted", message, None, None),
-        "detail": app("RollingBackInProgress", 1),
+        "reason": reason_of("RollingBackInProgress"), "progress": progress_of("RollingBackInProgress", 1), "detail": app("RollingBackInProgress", 1),
         "next": "attach with `rollback sf app status myapp~app1 --watch --endpoint SERVER --poll-interval 20ms --json`",
     }))
     .stderr_ends_with(&format!("error: {message}\n"))

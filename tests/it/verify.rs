@@ -11,7 +11,9 @@ use crate::scenario::cloudsvc::{
     OPERATION, SLOT, accepted, deployment_detail, idle, operation, post_record, rollback_body,
     rolled_back as cloudsvc_rolled_back, updating,
 };
-use crate::scenario::sf::{APP_ROLLBACK, app, app_rollback_sent, fabric_error};
+use crate::scenario::sf::{
+    APP_ROLLBACK, app, app_rollback_sent, fabric_error, progress_of, reason_of,
+};
 
 const APP_HEALTH: &str = "/Applications/myapp~app1/$/GetHealth";
 const CLUSTER_HEALTH: &str = "/$/GetClusterHealth";
@@ -59,7 +61,7 @@ fn rolled_back_app(health: Value) -> Value {
     json!({
         "action": "start", "outcome": "rolled_back", "phase": "rolled_back",
         "platform_state": "RollingBackCompleted", "from_version": "2.0.0", "to_version": "1.0.0",
-        "requests": app_rollback_sent(), "health": health, "detail": app("RollingBackCompleted", 3),
+        "requests": app_rollback_sent(), "health": health, "reason": reason_of("RollingBackCompleted"), "progress": progress_of("RollingBackCompleted", 3), "detail": app("RollingBackCompleted", 3),
     })
 }
 

@@ -115,6 +115,11 @@ impl ArcgisTarget {
             .iter()
             .max_by_key(|m| m.when)
             .map(|m| m.text.clone());
+        // A job that ended in neither success nor progress failed (its failure state is
+        // undocumented): its last message says why. Messages carry no severity.
+        let reason = last
+            .clone()
+            .filter(|_| !matches!(job.state.as_str(), "no_upgrade" | "in_progress" | "success"));
         let code = job.code.map(|c| format!(" (code {c})")).unwrap_or_default();
         let mut progress = format!(
             "job {}{code}",
@@ -180,7 +185,7 @@ impl ArcgisTarget {
             next_command: None,
             events,
             domains: None,
-            reason: None,
+            reason,
         }
     }
 

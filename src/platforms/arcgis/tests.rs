@@ -184,3 +184,24 @@ fn dates_beyond_9999_and_numbers_beyond_i64_are_shown_raw() {
         "-5"
     );
 }
+
+/// The result's `reason`: the last message (by `when`) of a job that ended in neither success
+/// nor progress; none while it runs, once it succeeded, or when no job ran.
+#[test]
+fn the_reason_is_the_failed_jobs_last_message() {
+    let read = |state: &str| {
+        let mut job = serde_json::json!({"status": {"state": state, "code": 2, "messages": [
+            {"message": "Container arcgis-portal did not start.", "when": 1_700_000_300_000_i64, "code": 2090},
+            {"message": "Starting the rollback process from 10.9.0.506 to 10.9.0.505.", "when": 1_700_000_000_000_i64, "code": 2072}
+        ]}});
+        let snapshot = target().judge(parse_job(&mut job, "u").unwrap(), job.clone());
+        (snapshot.reason, snapshot.domains)
+    };
+    assert_eq!(
+        read("failed"),
+        (Some("Container arcgis-portal did not start.".into()), None)
+    );
+    for state in ["in_progress", "success", "no_upgrade"] {
+        assert_eq!(read(state), (None, None), "{state}");
+    }
+}

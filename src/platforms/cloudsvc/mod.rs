@@ -8,6 +8,7 @@ pub use open::Cloudsvc;
 mod client;
 mod health;
 mod model;
+mod progress;
 pub mod publish;
 
 use std::collections::BTreeSet;
@@ -39,6 +40,9 @@ struct Tracking {
     operation: Option<String>,
     operation_done: bool,
     walked: BTreeSet<u32>,
+    /// A Manual update that waits for a walk yet allows no rollback was read: taken to be a
+    /// Manual rollback (inference: a Manual update waiting for a walk allows one).
+    presumed: bool,
 }
 
 /// One deployment's rollback.
@@ -112,12 +116,14 @@ impl CloudsvcTarget {
             next_step: None,
             next_command: None,
             events: Vec::new(),
-            domains: None,
+            domains: progress::running(d),
             reason: None,
         };
         let Some(upgrade) = &d.upgrade_status else {
-            if self.tracking.accepted && !self.walk_only() {
+            let t = &self.tracking;
+            if (t.accepted || t.presumed) && !self.walk_only() {
                 snapshot.phase = Phase::RolledBack;
+                snapshot.domains = progress::finished(d);
                 if self.tracking.operation.is_some() {
                     snapshot.platform_state = Some("Succeeded".into());
                 }
@@ -138,11 +144,7 @@ impl CloudsvcTarget {
         }
         if self.walk_only() && self.tracking.accepted {
             // The walk's operation ended: report the deployment as it stands.
-            snapshot.phase = if model::flag(&d.rollback_allowed) {
-                Phase::Upgrading
-            } else {
-                Phase::Unknown
-            };
+            snapshot.phase = self.unsent_phase(d, upgrade);
             return snapshot;
         }
         snapshot.moving = true;
@@ -152,12 +154,7 @@ impl CloudsvcTarget {
             self.tracking.accepted = true;
         }
         if !self.tracking.accepted {
-            // A rollback may not be sent, and the API does not say whether one is running.
-            snapshot.phase = if model::flag(&d.rollback_allowed) {
-                Phase::Upgrading
-            } else {
-                Phase::Unknown
-            };
+            snapshot.phase = self.unsent_phase(d, upgrade);
             return snapshot;
         }
         snapshot.phase = Phase::RollingBack;
@@ -181,6 +178,21 @@ impl CloudsvcTarget {
             }
         }
         snapshot
+    }
+
+    /// The phase of an update this run has sent nothing for (or whose walk it sent ended): a
+    /// rollback may be sent (upgrading); a Manual update waiting for a walk that allows no
+    /// rollback is a Manual rollback (rolling back, presumed); otherwise the API does not say
+    /// whether a rollback is running (unknown).
+    fn unsent_phase(&mut self, d: &Deployment, upgrade: &model::UpgradeStatus) -> Phase {
+        if model::flag(&d.rollback_allowed) {
+            Phase::Upgrading
+        } else if waiting_walk(upgrade).is_some() {
+            self.tracking.presumed = true;
+            Phase::RollingBack
+        } else {
+            Phase::Unknown
+        }
     }
 
     /// The snapshot a Get Operation Status answer stands for; `None` once the operation
@@ -229,14 +241,15 @@ impl CloudsvcTarget {
             }
             "Failed" => {
                 let error = operation.error.unwrap_or_default();
-                let code = error.code.filter(|c| !c.is_empty());
+                let code = error.code.clone().filter(|c| !c.is_empty());
                 let mut message = format!("operation {id} failed");
                 if let Some(code) = &code {
                     message.push_str(&format!(": {code}"));
                 }
-                if let Some(text) = error.message.filter(|m| !m.is_empty()) {
+                if let Some(text) = error.message.as_ref().filter(|m| !m.is_empty()) {
                     message.push_str(&format!(": {text}"));
                 }
+                snapshot.reason = progress::operation_reason(&error);
                 let mut failure = Problem::new(message).with_code(code);
                 failure.http_status = operation
                     .http_status_code
@@ -373,6 +386,14 @@ impl Rollback for CloudsvcTarget {
     }
 
     fn decide(&self, snapshot: &Snapshot) -> super::Decision {
+        if snapshot.phase == Phase::RollingBack && !self.tracking.accepted {
+            // A Manual rollback started elsewhere moves only when walked: waiting for it
+            // would wait for someone else; `next:` names the walk.
+            return super::Decision::Nothing(format!(
+                "a Manual rollback is running ({}) and waits for an upgrade domain to be walked; no rollback was sent",
+                snapshot.platform_state.as_deref().unwrap_or("?")
+            ));
+        }
         if snapshot.phase == Phase::Unknown && snapshot.moving {
             return super::Decision::Nothing(format!(
                 "an update is in progress ({}) but RollbackAllowed is false: it cannot be rolled back now, or a rollback is already running",

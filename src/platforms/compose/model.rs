@@ -5,7 +5,8 @@
 use serde::Deserialize;
 
 use crate::platforms::Phase;
-use crate::platforms::sf::health::{Wrapper, culprit};
+use crate::platforms::sf::health::Wrapper;
+use crate::platforms::sf::reason::failure_reason;
 
 /// A compose deployment's upgrade progress.
 #[derive(Debug, Default, Deserialize)]
@@ -63,44 +64,29 @@ impl ComposeProgress {
         non_empty(self.target_application_type_version.as_ref()).map(str::to_string)
     }
 
-    /// One line: the state, the domain being worked on, the failure reason when there is one.
+    /// One line: the state and the domain being worked on (why it failed or was rolled back
+    /// is the result's `reason`, a line of its own).
     pub fn progress_line(&self) -> String {
         let mut parts = vec![self.state().unwrap_or("no UpgradeState").to_string()];
         let current = self.current_upgrade_domain_progress.as_ref();
         if let Some(domain) = current.and_then(|d| non_empty(d.domain_name.as_ref())) {
             parts.push(format!("in {domain}"));
         }
-        if let Some(reason) = self.failure_reason() {
-            parts.push(format!("failure reason {reason}"));
-        }
         parts.join(", ")
     }
 
-    /// `FailureReason`, unless it is `None` (Service Fabric's word for no reason).
-    fn failure_reason(&self) -> Option<&str> {
-        non_empty(self.failure_reason.as_ref()).filter(|r| *r != "None")
-    }
-
-    /// The result's `reason`: why the upgrade failed or was rolled back, with the domain it
-    /// failed in, the first unhealthy entity and the failure message; `None` when the platform
-    /// gives no reason.
+    /// The result's `reason`, worded as for every Service Fabric upgrade
+    /// ([`failure_reason`]), then the failure message; `None` when the platform gives no
+    /// reason.
     pub fn reason(&self) -> Option<String> {
-        let reason = self.failure_reason()?;
-        let mut line = match reason {
-            "Interrupted" => "Interrupted: a rollback was requested".to_string(),
-            "HealthCheck" => "HealthCheck: the health check failed".to_string(),
-            "UpgradeDomainTimeout" => "UpgradeDomainTimeout: an upgrade domain timed out".into(),
-            "OverallUpgradeTimeout" => "OverallUpgradeTimeout: the upgrade timed out".into(),
-            other => other.to_string(),
-        };
         let at_failure = self.upgrade_domain_progress_at_failure.as_ref();
-        if let Some(domain) = at_failure.and_then(|d| non_empty(d.domain_name.as_ref())) {
-            line.push_str(&format!(" in {domain}"));
-        }
-        let evaluations = self.application_unhealthy_evaluations.as_deref();
-        if let Some(culprit) = culprit(evaluations.unwrap_or_default()) {
-            line.push_str(&format!("; {}", culprit.line()));
-        }
+        let mut line = failure_reason(
+            self.failure_reason.as_deref(),
+            at_failure.and_then(|d| d.domain_name.as_deref()),
+            self.application_unhealthy_evaluations
+                .as_deref()
+                .unwrap_or_default(),
+        )?;
         if let Some(details) = non_empty(self.application_upgrade_status_details.as_ref()) {
             line.push_str(&format!("; {details}"));
         }

@@ -63,24 +63,21 @@ fn the_reason_names_why_where_and_the_first_unhealthy_entity() {
     assert_eq!(
         p.reason().as_deref(),
         Some(
-            "HealthCheck: the health check failed in UD1; service fabric:/mycompose/web is Error: Service is in Error; Health check failed in UD1."
+            "the health check failed during upgrade domain UD1: service fabric:/mycompose/web is Error: Service is in Error; Health check failed in UD1."
         )
     );
-    assert_eq!(
-        p.progress_line(),
-        "RollingBackInProgress, failure reason HealthCheck"
-    );
+    assert_eq!(p.progress_line(), "RollingBackInProgress");
     for (reason, line) in [
-        ("Interrupted", "Interrupted: a rollback was requested"),
         (
-            "UpgradeDomainTimeout",
-            "UpgradeDomainTimeout: an upgrade domain timed out",
+            "Interrupted",
+            "a rollback was requested (by this tool or an operator)",
         ),
+        ("UpgradeDomainTimeout", "the upgrade domain timeout ran out"),
         (
             "OverallUpgradeTimeout",
-            "OverallUpgradeTimeout: the upgrade timed out",
+            "the overall upgrade timeout ran out",
         ),
-        ("Elsewhere", "Elsewhere"),
+        ("Elsewhere", "FailureReason Elsewhere"),
     ] {
         let p = read(&format!(r#"{{"FailureReason":"{reason}"}}"#));
         assert_eq!(p.reason().as_deref(), Some(line));

@@ -8,6 +8,8 @@ pub use open::{Sf, connect, described};
 mod client;
 pub mod health;
 mod model;
+mod progress;
+pub mod reason;
 
 use std::time::Duration;
 
@@ -134,8 +136,8 @@ fn snapshot(response: &Response) -> Result<Snapshot, Error> {
         next_step: None,
         next_command: None,
         events: Vec::new(),
-        domains: None,
-        reason: None,
+        domains: self::progress::domains(&progress),
+        reason: self::progress::reason(&progress),
     })
 }
 

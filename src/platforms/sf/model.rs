@@ -23,6 +23,7 @@ pub struct UpgradeProgress {
     pub current_upgrade_domain_progress: Option<CurrentProgress>,
     pub current_upgrade_units_progress: Option<CurrentProgress>,
     pub failure_reason: Option<String>,
+    pub upgrade_domain_progress_at_failure: Option<CurrentProgress>,
     pub upgrade_status_details: Option<String>,
     pub unhealthy_evaluations: Option<Vec<Wrapper>>,
 }
@@ -101,7 +102,7 @@ pub fn phase(upgrade_state: &str) -> Phase {
     }
 }
 
-fn non_empty(value: &Option<String>) -> Option<&str> {
+pub fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
@@ -166,9 +167,7 @@ impl UpgradeProgress {
         if !checks.is_empty() {
             parts.push(format!("waiting for safety checks: {}", checks.join(", ")));
         }
-        if let Some(reason) = non_empty(&self.failure_reason).filter(|r| *r != "None") {
-            parts.push(format!("failure reason {reason}"));
-        }
+        // Why it failed or was rolled back is the result's `reason`, a line of its own.
         parts.join(", ")
     }
 
@@ -221,7 +220,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             p.progress_line(),
-            "RollingBackInProgress, 1/3 upgrade domains done, in UD1, waiting for safety checks: EnsurePartitionQuorum on N1, failure reason Interrupted"
+            "RollingBackInProgress, 1/3 upgrade domains done, in UD1, waiting for safety checks: EnsurePartitionQuorum on N1"
         );
     }
 

@@ -47,6 +47,7 @@ const FIELDS: &[&str] = &[
     "CurrentUpgradeDomainProgress",
     "NextUpgradeDomain",
     "FailureReason",
+    "UpgradeDomainProgressAtFailure",
     "UnhealthyEvaluations",
     "UpgradeDescription",
     "TargetApplicationTypeVersion",
@@ -127,6 +128,7 @@ const PROGRESS: Shape = Object(&[
     ("CurrentUpgradeDomainProgress", CURRENT),
     ("CurrentUpgradeUnitsProgress", CURRENT),
     ("FailureReason", Leaf),
+    ("UpgradeDomainProgressAtFailure", CURRENT),
     ("UpgradeStatusDetails", Leaf),
     (
         "UnhealthyEvaluations",

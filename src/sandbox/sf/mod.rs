@@ -125,13 +125,29 @@ impl Target {
             "FailureTimestampUtc".into(),
             json!(back.map_or_else(|| "0001-01-01T00:00:00.000Z".to_string(), iso)),
         );
+        // Our rollback request shows as Interrupted; a rollback that then fails its health
+        // check (scenario `fails`) as HealthCheck, naming the node that did not come back.
         doc.insert(
             "FailureReason".into(),
-            json!(if back.is_some() {
-                "Interrupted"
-            } else {
-                "None"
+            json!(match (back, failed_at) {
+                (_, Some(_)) => "HealthCheck",
+                (Some(_), None) => "Interrupted",
+                (None, None) => "None",
             }),
+        );
+        doc.insert(
+            "UnhealthyEvaluations".into(),
+            match failed_at {
+                Some(d) => json!([{"HealthEvaluation": {
+                    "Kind": "Nodes", "AggregatedHealthState": "Error",
+                    "Description": format!("33% (1/3) nodes are unhealthy; upgrade domain UD{d} is in Error."),
+                    "UnhealthyEvaluations": [{"HealthEvaluation": {
+                        "Kind": "Node", "AggregatedHealthState": "Error", "NodeName": format!("_Node_{d}"),
+                        "Description": format!("Node _Node_{d} did not come back after the rollback (sandbox scenario fails).")
+                    }}]
+                }}]),
+                None => json!([]),
+            },
         );
         doc.insert(
             "UpgradeDomainProgressAtFailure".into(),

@@ -58,6 +58,12 @@ fn a_failing_rollback_ends_failed_with_details() {
             .unwrap()
             .contains("UD1")
     );
+    // Why, as Service Fabric says it: the health check, the domain, the node.
+    assert_eq!(doc["FailureReason"], "HealthCheck");
+    assert_eq!(doc["UpgradeDomainProgressAtFailure"]["DomainName"], "UD1");
+    let node = &doc["UnhealthyEvaluations"][0]["HealthEvaluation"]["UnhealthyEvaluations"][0]["HealthEvaluation"];
+    assert_eq!(node["Kind"], "Node");
+    assert_eq!(node["NodeName"], "_Node_1");
 }
 
 /// `method path` with `authorization` (none when `None`) at `now`: status and body.

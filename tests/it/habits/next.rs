@@ -26,12 +26,12 @@ async fn a_timeout_gives_the_exact_command_to_attach() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_manual_update_waiting_for_a_walk_gives_the_walk_command() {
+async fn a_manual_rollback_waiting_for_a_walk_gives_its_phase_and_the_walk_command() {
     let waiting = deployment(Some(("Manual", "Before", 1)), false);
     let out = Scenario::cloudsvc(waiting).args(["status"]).run().await;
     out.code(0)
         .stdout(
-            "target:   mysvc/production\nphase:    unknown\nstate:    Manual/Before/UD1\n\
+            "target:   mysvc/production\nphase:    rolling_back\nstate:    Manual/Before/UD1\n\
              progress: deployment Running, Manual update in upgrade domain 1 (Before) of 3, RollbackAllowed false, waiting for upgrade domain 1 to be walked\n",
         )
         .stderr(&format!(

@@ -49,11 +49,11 @@ async fn off_a_terminal_each_change_is_one_timestamped_line() {
         outcome.run.stderr
     );
     outcome.stderr_normalized(
-        "RollingForwardInProgress, 1/3 upgrade domains done, in UD1\n\
+        "UD 1/3 (UD1): RollingForwardInProgress, 1/3 upgrade domains done, in UD1\n\
          Rollback accepted (HTTP 200).\n\
-         RollingBackInProgress, 1/3 upgrade domains done, in UD1\n\
-         RollingBackInProgress, 2/3 upgrade domains done, in UD2\n\
-         RollingBackCompleted, 3/3 upgrade domains done, in UD3\n",
+         UD 1/3 (UD1): RollingBackInProgress, 1/3 upgrade domains done, in UD1\n\
+         UD 2/3 (UD2): RollingBackInProgress, 2/3 upgrade domains done, in UD2\n\
+         UD 3/3 (UD3): RollingBackCompleted, 3/3 upgrade domains done, in UD3\n",
     );
 }
 
@@ -67,8 +67,10 @@ async fn on_a_terminal_one_live_line_shows_the_domain_and_the_time() {
     let screen = &outcome.run.stdout;
     outcome.code(0);
     // The live line: a spinner, the time so far, where the rollback is; redrawn in place.
-    let live =
-        Regex::new(r"\[\d+m?s\] RollingBackInProgress, 2/3 upgrade domains done, in UD2").unwrap();
+    let live = Regex::new(
+        r"\[\d+m?s\] UD 2/3 \(UD2\): RollingBackInProgress, 2/3 upgrade domains done, in UD2",
+    )
+    .unwrap();
     assert!(live.is_match(screen), "{screen:?}");
     assert!(
         screen.contains("\x1b[2K"),

@@ -22,11 +22,19 @@ fn the_readme_command_rolls_back_an_application_with_progress() {
         "{}",
         run.stdout
     );
+    // Why: this tool asked for the rollback, while UD1 was upgrading.
+    assert!(
+        run.stdout.ends_with(
+            "\nreason: a rollback was requested (by this tool or an operator) during upgrade domain UD1\n"
+        ),
+        "{}",
+        run.stdout
+    );
     for line in [
-        "RollingForwardInProgress, 1/3 upgrade domains done, in UD1",
+        "UD 1/3 (UD1): RollingForwardInProgress, 1/3 upgrade domains done, in UD1",
         "Rollback accepted (HTTP 200).",
-        "RollingBackInProgress, 1/3 upgrade domains done, in UD1, failure reason Interrupted",
-        "RollingBackCompleted, 3/3 upgrade domains done",
+        "UD 1/3 (UD1): RollingBackInProgress, 1/3 upgrade domains done, in UD1",
+        "UD 3/3: RollingBackCompleted, 3/3 upgrade domains done",
     ] {
         assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
     }

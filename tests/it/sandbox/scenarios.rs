@@ -1,7 +1,7 @@
 //! Every scenario of the sandbox gives its documented exit code, and `--sandbox` refuses the
 //! connection options it cannot honour.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::served::{Served, expect, run_env_scenario, run_env_scenario_none, sandboxed};
 
@@ -9,14 +9,34 @@ use super::served::{Served, expect, run_env_scenario, run_env_scenario_none, san
 fn scenario_fails_fails_on_every_platform() {
     let served = Served::start(&["--scenario", "fails"]);
     // ArcGIS documents no failure word for its job: the client calls the one it sees unknown.
-    for (args, phase) in [
-        (&["sf", "app", "start", "myapp~app1", "--yes"][..], "failed"),
-        (&["cloudsvc", "start", "--yes"], "failed"),
-        (&["arcgis", "start", "--to", "previous", "--yes"], "unknown"),
+    // Each says why as its platform does: SF's FailureReason with the domain and the node,
+    // the Cloud Services operation's error, the ArcGIS job's last message.
+    for (args, phase, reason, progress) in [
+        (
+            &["sf", "app", "start", "myapp~app1", "--yes"][..],
+            "failed",
+            "the health check failed during upgrade domain UD1: node _Node_1 is Error: Node _Node_1 did not come back after the rollback (sandbox scenario fails).",
+            json!({"domains_done": 1, "domains_total": 3, "current": "UD1"}),
+        ),
+        (
+            &["cloudsvc", "start", "--yes"],
+            "failed",
+            "InternalError: The rollback of upgrade domain 1 failed: role instance WebRole1_IN_1 did not start (sandbox scenario fails).",
+            Value::Null,
+        ),
+        (
+            &["arcgis", "start", "--to", "previous", "--yes"],
+            "unknown",
+            "Rollback failed: the containers of step 2 did not start in time (sandbox scenario fails).",
+            Value::Null,
+        ),
     ] {
         let run = served.run(&[&["--json"], args].concat());
         expect(&run, 1);
-        assert_eq!(run.json()["phase"], phase, "{}", run.stdout);
+        let doc = run.json();
+        assert_eq!(doc["phase"], phase, "{}", run.stdout);
+        assert_eq!(doc["reason"], reason, "{}", run.stdout);
+        assert_eq!(doc["progress"], progress, "{}", run.stdout);
     }
     let sf = sandboxed(&[
         "--sandbox-scenario",
@@ -28,6 +48,14 @@ fn scenario_fails_fails_on_every_platform() {
     ]);
     expect(&sf, 1);
     assert!(sf.stderr.contains("UD1"), "{}", sf.stderr);
+    // The text output: no result on stdout, the reason after the error.
+    assert!(
+        sf.stderr.contains(
+            "\nreason: the health check failed during upgrade domain UD1: node _Node_1 is Error: "
+        ),
+        "{}",
+        sf.stderr
+    );
 }
 
 #[test]

@@ -196,6 +196,23 @@ pub fn rollback_sent() -> Value {
 pub fn rolled_back(requests: Value) -> Value {
     json!({
         "action": "start", "outcome": "rolled_back", "phase": "rolled_back", "platform_state": "Succeeded",
-        "operation_id": OP, "requests": requests, "detail": deployment_detail(None, false),
+        "operation_id": OP, "requests": requests, "progress": all_done(),
+        "detail": deployment_detail(None, false),
     })
+}
+
+/// The result's `progress` of `deployment(update, …)`: the domains before the current one
+/// done, of 3; null without an update.
+pub fn progress_of(update: Update) -> Value {
+    match update {
+        Some((_, _, domain)) => {
+            json!({"domains_done": domain, "domains_total": 3, "current": domain.to_string()})
+        }
+        None => Value::Null,
+    }
+}
+
+/// The result's `progress` once a rollback is over: every one of the 3 domains done.
+pub fn all_done() -> Value {
+    json!({"domains_done": 3, "domains_total": 3, "current": null})
 }

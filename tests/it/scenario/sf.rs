@@ -87,8 +87,41 @@ fn domains(done: usize, active: bool) -> Value {
     Value::Array(states)
 }
 
+/// Once rolling back, the progress says the rollback was asked for (`Interrupted`) while
+/// upgrade domain UD1 was upgrading, as Service Fabric's does after a rollback request.
+fn why(state: &str) -> (&'static str, Value) {
+    if state.starts_with("RollingBack") {
+        (
+            "Interrupted",
+            json!({"DomainName": "UD1", "NodeUpgradeProgressList": []}),
+        )
+    } else {
+        (
+            "None",
+            json!({"DomainName": "", "NodeUpgradeProgressList": []}),
+        )
+    }
+}
+
+/// The result's `reason` from `cluster(state, …)` or `app(state, …)`.
+pub fn reason_of(state: &str) -> Value {
+    if state.starts_with("RollingBack") {
+        json!("a rollback was requested (by this tool or an operator) during upgrade domain UD1")
+    } else {
+        Value::Null
+    }
+}
+
+/// The result's `progress` from `cluster(state, done)` or `app(state, done)`: `done` of 3
+/// upgrade domains, the one `InProgress` current.
+pub fn progress_of(state: &str, done: usize) -> Value {
+    let current = (state.ends_with("InProgress") && done < 3).then(|| format!("UD{done}"));
+    json!({"domains_done": done, "domains_total": 3, "current": current})
+}
+
 /// A `ClusterUpgradeProgressObject` in `state` with `done` of 3 domains completed.
 pub fn cluster(state: &str, done: usize) -> Value {
+    let (reason, at_failure) = why(state);
     json!({
         "CodeVersion": "7.0.470.9590",
         "ConfigVersion": "1",
@@ -99,13 +132,15 @@ pub fn cluster(state: &str, done: usize) -> Value {
         "NextUpgradeDomain": "",
         "StartTimestampUtc": "2026-11-22T03:00:00.000Z",
         "FailureTimestampUtc": "0001-01-01T00:00:00.000Z",
-        "FailureReason": "None",
+        "FailureReason": reason,
+        "UpgradeDomainProgressAtFailure": at_failure,
         "UpgradeDurationInMilliseconds": "PT0H2M0.1752S",
     })
 }
 
 /// An `ApplicationUpgradeProgressInfo` of myapp~app1 (2.0.0) with `done` of 3 domains completed.
 pub fn app(state: &str, done: usize) -> Value {
+    let (reason, at_failure) = why(state);
     json!({
         "Name": "fabric:/myapp/app1",
         "TypeName": "MyAppType",
@@ -114,7 +149,8 @@ pub fn app(state: &str, done: usize) -> Value {
         "UpgradeDomains": domains(done, state.ends_with("InProgress")),
         "RollingUpgradeMode": "Monitored",
         "NextUpgradeDomain": "",
-        "FailureReason": "None",
+        "FailureReason": reason,
+        "UpgradeDomainProgressAtFailure": at_failure,
     })
 }
 
