@@ -66,6 +66,14 @@ pub async fn run(
     let mut queue = prepared.iter();
     let mut running: Vec<(&Job, Running)> = Vec::new();
     loop {
+        // A signal that came while targets were ending stops the start of new ones too.
+        if stopped.is_none() {
+            stopped = tokio::select! {
+                biased;
+                signal = signals.next() => Some(signal),
+                () = std::future::ready(()) => None,
+            };
+        }
         let may_start = stopped.is_none() && args.max_failures.is_none_or(|m| failures < m);
         while may_start && running.len() < max {
             match queue.next() {
@@ -88,12 +96,12 @@ pub async fn run(
         }
         let finished = tokio::select! {
             biased;
-            done = next_done(&mut running) => Some(done),
             signal = signals.next(), if stopped.is_none() => {
                 // The running targets hear it too, and end with what they saw.
                 stopped = Some(signal);
                 None
             }
+            done = next_done(&mut running) => Some(done),
         };
         if let Some((job, report)) = finished {
             if report.exit_code != 0 {
