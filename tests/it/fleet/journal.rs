@@ -31,13 +31,23 @@ async fn a_run_killed_mid_way_resumes_without_a_second_post() {
         .stderr(std::process::Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let started = Instant::now();
-    while farm.posts().values().filter(|&&n| n == 1).count() < 4 {
+    // Once the journal holds the four accepted requests (the server counts a POST when it
+    // arrives, the journal when its answer came).
+    let recorded = || {
+        std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"event\":\"request\"") && l.contains("\"accepted\""))
+            .count()
+    };
+    while recorded() < 4 {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "the POSTs never came"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert!(farm.posts().values().all(|&n| n == 1));
     // Killed outright: no handler runs, only what was already written survives.
     child.kill().unwrap();
     child.wait().unwrap();
@@ -59,6 +69,7 @@ async fn a_run_killed_mid_way_resumes_without_a_second_post() {
     let run = fleet(dir.path(), &plan(&server.uri(), 4), &args).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(server.received_requests().await.unwrap().len(), before);
+    super::conforms(&run.json());
     let done = outcomes(&run.json());
     assert_eq!(done.len(), 4);
     assert!(

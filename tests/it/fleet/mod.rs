@@ -2,6 +2,7 @@
 //! against a farm of Service Fabric applications that counts what it sees, and the sandbox.
 
 mod journal;
+mod recipes;
 mod shards;
 
 use std::collections::HashMap;
@@ -204,6 +205,29 @@ to = "previous"
         doc["summary"],
         json!({"targets": 4, "counts": {"rolled_back": 4}, "exit_code": 0})
     );
+    conforms(&doc);
+}
+
+/// The fleet document matches docs/schema/fleet-v1.json, and each target that ran, without
+/// its name, is a result document of docs/schema/result-v1.json.
+pub fn conforms(doc: &Value) {
+    let schema = |text: &str| {
+        let schema: Value = serde_json::from_str(text).unwrap();
+        jsonschema::draft202012::new(&schema).unwrap()
+    };
+    let fleet = schema(include_str!("../../../docs/schema/fleet-v1.json"));
+    let result = schema(include_str!("../../../docs/schema/result-v1.json"));
+    let errors: Vec<String> = fleet.iter_errors(doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}\n{doc:#}");
+    for target in doc["targets"].as_array().unwrap() {
+        if target["outcome"] == "skipped" || target.get("journal").is_some() {
+            continue;
+        }
+        let mut target = target.clone();
+        target.as_object_mut().unwrap().shift_remove("name");
+        let errors: Vec<String> = result.iter_errors(&target).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}\n{target:#}");
+    }
 }
 
 #[tokio::test]
@@ -281,6 +305,7 @@ async fn max_failures_stops_starting_new_targets() {
         doc["summary"],
         json!({"targets": 6, "counts": {"failed": 2, "rolled_back": 1, "skipped": 3}, "exit_code": 8})
     );
+    conforms(&doc);
     // The skipped ones were never read; the failed ones got no rollback.
     let posts = farm.posts();
     assert_eq!(posts.len(), 3, "{posts:?}");
