@@ -143,7 +143,7 @@ async fn execute<P: Platform>(
     }
     let (_sandbox, profile) = if global_args.sandbox {
         let (sandbox, profile) =
-            sandbox::embedded(global_args, P::connection_given(args), sections).await?;
+            sandbox::embedded(global_args, P::connection_given(args), sections, 1).await?;
         (Some(sandbox), profile)
     } else {
         (None, config::load_profile(global_args, sections)?)

@@ -50,6 +50,10 @@ pub struct RunArgs {
     /// skips what succeeded and waits for (never re-sends) what was accepted.
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
+    /// With --sandbox: the Service Fabric applications it holds, myapp~app1 … myapp~appN.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sandbox_targets: u32,
 }
 
 #[derive(Debug, Args)]

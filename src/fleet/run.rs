@@ -46,7 +46,7 @@ pub async fn run(
         .collect();
     let journal = args.journal.clone().map(Journal::new);
     // Under --sandbox, the sandbox lives as long as the run.
-    let prepared = prepare(&targets, global, sections, journal.as_ref()).await;
+    let prepared = prepare(&targets, args, global, sections, journal.as_ref()).await;
     let (_sandbox, prepared) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return out::failed(&error),
@@ -166,6 +166,7 @@ async fn next_done<'a>(
 /// over it, its options, what the journal says of it. Any mistake is exit 2 with nothing sent.
 async fn prepare<'a>(
     targets: &[&'a plan::Target],
+    args: &RunArgs,
     global: &'a GlobalArgs,
     sections: &[Section],
     journal: Option<&'a Journal>,
@@ -184,8 +185,12 @@ async fn prepare<'a>(
             targets.len()
         )));
     }
+    if args.sandbox_targets > 1 && !global.sandbox {
+        return Err(Error::Usage("--sandbox-targets needs --sandbox".into()));
+    }
     let (sandbox, sandboxed) = if global.sandbox {
-        let (sandbox, profile) = commands::sandbox::embedded(global, None, sections).await?;
+        let (sandbox, profile) =
+            commands::sandbox::embedded(global, None, sections, args.sandbox_targets).await?;
         (Some(sandbox), Some(profile))
     } else {
         (None, None)

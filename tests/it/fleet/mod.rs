@@ -1,6 +1,7 @@
 //! `rollback fleet`: many targets in one run, through the same engine as single commands,
 //! against a farm of Service Fabric applications that counts what it sees, and the sandbox.
 
+mod bench;
 mod journal;
 mod recipes;
 mod shards;
