@@ -152,6 +152,7 @@ pub fn failed(error: &Error) -> u8 {
 /// `fleet report FILE…`: the shards' `--json` documents merged, their summary recomputed.
 pub fn merge(args: &ReportArgs, format: OutputFormat) -> u8 {
     let mut docs = Vec::new();
+    let mut names = std::collections::HashSet::new();
     for file in &args.files {
         let bad = |why: String| Error::Usage(format!("{}: {why}", file.display()));
         let text = match crate::input::read_regular(file, super::plan::MAX_PLAN) {
@@ -170,7 +171,17 @@ pub fn merge(args: &ReportArgs, format: OutputFormat) -> u8 {
         let Some(targets) = doc["targets"].as_array() else {
             return failed(&bad("no targets".into()));
         };
-        docs.extend(targets.iter().cloned());
+        for target in targets {
+            // The same shard twice would count its targets twice.
+            let name = target["name"].as_str().unwrap_or_default().to_string();
+            if !names.insert(name.clone()) {
+                return failed(&bad(format!(
+                    "target {} is in an earlier document too (the same shard twice?)",
+                    crate::input::shown(&name)
+                )));
+            }
+            docs.push(target.clone());
+        }
     }
     let summary = summary(&docs);
     let code = summary["exit_code"]

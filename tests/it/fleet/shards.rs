@@ -66,6 +66,13 @@ async fn shards_partition_the_plan_and_their_report_is_the_unsharded_summary() {
     let text = run_args(&["fleet", "report", &files[0], &files[1]], &[]).await;
     assert_eq!(text.stdout, "5 targets: 1 failed, 4 rolled_back (exit 8)\n");
     assert_eq!(text.code, 8);
+    let twice = run_args(&["fleet", "report", &files[0], &files[0]], &[]).await;
+    assert_eq!(twice.code, 2, "{twice:?}");
+    assert_eq!(twice.stdout, "");
+    assert!(
+        twice.stderr.contains("is in an earlier document too"),
+        "{twice:?}"
+    );
 }
 
 #[tokio::test]
