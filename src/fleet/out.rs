@@ -33,6 +33,11 @@ pub fn skipped_doc(target: &Target) -> Value {
     })
 }
 
+/// What the summary reads of a target's document.
+pub fn slim(doc: &Value) -> Value {
+    json!({"outcome": doc["outcome"], "exit_code": doc["exit_code"]})
+}
+
 /// The summary of a fleet's documents: how many ended each way, and the exit code (0 when
 /// every target's was 0, else 8).
 pub fn summary(docs: &[Value]) -> Value {

@@ -4,18 +4,26 @@
 //! skipped), and write the summary.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io::IsTerminal;
-use std::task::Poll;
+use std::pin::Pin;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use serde_json::Value;
 
 use super::journal::{Earlier, Journal};
 use super::shard::Shard;
-use super::{Job, Kind, Running, Verb, args::RunArgs, out, plan};
+use super::{Job, Kind, Verb, args::RunArgs, out, plan};
 use crate::commands;
 use crate::config::{self, GlobalArgs, Profile, Section};
 use crate::engine::wait::Signals;
 use crate::error::Error;
+use crate::report::Report;
+
+/// A running target, ending with its job and its result document.
+type Finishing<'a> = Pin<Box<dyn Future<Output = (&'a Job<'a>, Report)> + 'a>>;
 
 /// A target ready to start, or known to need nothing.
 enum Prepared<'a> {
@@ -57,14 +65,21 @@ pub async fn run(
         if let Err(e) = out::target_done(format, &doc) {
             write_failed.get_or_insert(e);
         }
-        docs.push((position, doc));
+        // Only `--json` prints the documents again at the end: otherwise the summary needs no
+        // more than each outcome, and memory stays flat in the number of targets.
+        let kept = match format {
+            config::OutputFormat::Json => doc,
+            _ => out::slim(&doc),
+        };
+        docs.push((position, kept));
     };
     let max = args.max_concurrency as usize;
     let mut failures = 0u32;
     let mut stopped = None;
     let mut signals = Signals::listen();
     let mut queue = prepared.iter();
-    let mut running: Vec<(&Job, Running)> = Vec::new();
+    // Each running target wakes only itself: a wake-up costs the same at 10 or 1,000 in flight.
+    let mut running: FuturesUnordered<Finishing> = FuturesUnordered::new();
     loop {
         // A signal that came while targets were ending stops the start of new ones too.
         if stopped.is_none() {
@@ -77,7 +92,10 @@ pub async fn run(
         let may_start = stopped.is_none() && args.max_failures.is_none_or(|m| failures < m);
         while may_start && running.len() < max {
             match queue.next() {
-                Some(Prepared::Run(job)) => running.push((job, (job.target.kind.run)(job))),
+                Some(Prepared::Run(job)) => {
+                    let run = (job.target.kind.run)(job);
+                    running.push(Box::pin(async move { (&**job, run.await) }));
+                }
                 Some(Prepared::Done(target, outcome)) => {
                     let doc = serde_json::json!({
                         "name": target.name,
@@ -101,7 +119,7 @@ pub async fn run(
                 stopped = Some(signal);
                 None
             }
-            done = next_done(&mut running) => Some(done),
+            done = running.next() => done,
         };
         if let Some((job, report)) = finished {
             if report.exit_code != 0 {
@@ -144,22 +162,6 @@ pub async fn run(
             "cannot write the result to stdout: {e}"
         )))),
     }
-}
-
-/// The next running target to end, taken out of `running`.
-async fn next_done<'a>(
-    running: &mut Vec<(&'a Job<'a>, Running<'a>)>,
-) -> (&'a Job<'a>, crate::report::Report) {
-    std::future::poll_fn(|cx| {
-        for i in 0..running.len() {
-            if let Poll::Ready(report) = running[i].1.as_mut().poll(cx) {
-                let (job, _) = running.swap_remove(i);
-                return Poll::Ready((job, report));
-            }
-        }
-        Poll::Pending
-    })
-    .await
 }
 
 /// Everything a target needs before the first is started: its profile with the plan's keys
