@@ -193,6 +193,7 @@ async fn prepare<'a>(
     let (sandbox, sandboxed) = if global.sandbox {
         let (sandbox, profile) =
             commands::sandbox::embedded(global, None, sections, args.sandbox_targets).await?;
+        warn(global, &profile.warnings);
         (Some(sandbox), Some(profile))
     } else {
         (None, None)
@@ -231,6 +232,8 @@ async fn prepare<'a>(
                     None => {
                         let base = config::load_named_profile(global, name.as_deref(), sections)
                             .map_err(|e| this(e.to_string()))?;
+                        // Said once a profile, not once a target.
+                        warn(global, &base.warnings);
                         profiles.insert(name, base.clone());
                         base
                     }
@@ -272,4 +275,14 @@ async fn prepare<'a>(
         })));
     }
     Ok((sandbox, prepared))
+}
+
+/// `warning: …` lines on stderr, unless `-q`.
+fn warn(global: &GlobalArgs, warnings: &[String]) {
+    if global.quiet {
+        return;
+    }
+    for warning in warnings {
+        crate::output::stderr_line(&format!("warning: {}", crate::output::one_line(warning)));
+    }
 }
