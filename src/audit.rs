@@ -67,6 +67,9 @@ pub struct Entry {
     pub http_status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<u8>,
+    /// The fleet target's name (in a fleet's journal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A rollback request found in the log.
@@ -82,6 +85,8 @@ pub struct Audit {
     path: Option<PathBuf>,
     run: String,
     wrote: std::cell::Cell<bool>,
+    /// A fleet's journal and the target's name there: each request goes there too.
+    journal: Option<(PathBuf, String)>,
 }
 
 impl Audit {
@@ -91,7 +96,14 @@ impl Audit {
             path,
             run: format!("{:016x}", fastrand::u64(..)),
             wrote: std::cell::Cell::new(false),
+            journal: None,
         }
+    }
+
+    /// Also records each request in a fleet's journal, under the target's `name`.
+    pub fn with_journal(mut self, journal: PathBuf, name: String) -> Self {
+        self.journal = Some((journal, name));
+        self
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -128,23 +140,27 @@ impl Audit {
                 .unwrap_or_default(),
             http_status: None,
             exit_code: None,
+            name: None,
         }
     }
 
     /// Appends one line. `Err` holds the warning to show; the run goes on.
     pub fn append(&self, entry: &Entry) -> Result<(), String> {
+        let journaled = match &self.journal {
+            Some((journal, name)) if entry.event == "request" => {
+                let mut named = entry.clone();
+                named.name = Some(name.clone());
+                append_line(journal, &named, "the journal")
+            }
+            _ => Ok(()),
+        };
         let Some(path) = &self.path else {
-            return Ok(());
+            return journaled;
         };
         if entry.event == "request" {
             self.wrote.set(true);
         }
-        let mut line = serde_json::to_string(entry).map_err(|e| e.to_string())?;
-        line.push('\n');
-        open_for_append(path)
-            // One write per line: appends of a few hundred bytes do not interleave.
-            .and_then(|mut file| file.write_all(line.as_bytes()))
-            .map_err(|e| format!("cannot write the audit log {}: {e}", path.display()))
+        append_line(path, entry, "the audit log").and(journaled)
     }
 
     /// The latest rollback request sent to `url` for `platform`/`target` in the last
@@ -176,6 +192,16 @@ impl Audit {
             })
             .next()
     }
+}
+
+/// Appends `entry` as one line to the file at `path` (`what` names it in the warning).
+pub fn append_line(path: &Path, entry: &Entry, what: &str) -> Result<(), String> {
+    let mut line = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+    line.push('\n');
+    open_for_append(path)
+        // One write per line: appends of a few hundred bytes do not interleave.
+        .and_then(|mut file| file.write_all(line.as_bytes()))
+        .map_err(|e| format!("cannot write {what} {}: {e}", path.display()))
 }
 
 /// The default place: `$XDG_STATE_HOME/rollback/audit.jsonl`, else `~/.local/state/…`.

@@ -51,6 +51,9 @@ pub enum Error {
     /// A bug: the panic hook's last word.
     #[error("{0}")]
     Internal(Problem),
+    /// A fleet run in which some target did not succeed (each target's own document says why).
+    #[error("{0}")]
+    Fleet(Problem),
 }
 
 /// The signals that end a run the way Ctrl-C does.
@@ -145,6 +148,7 @@ impl Error {
             Self::Interrupted(_) | Self::Signal(Signal::Interrupt, _) => 130,
             Self::Signal(Signal::Hangup, _) => 129,
             Self::Signal(Signal::Terminate, _) => 143,
+            Self::Fleet(_) => 8,
         }
     }
 
@@ -164,6 +168,7 @@ impl Error {
             Self::Interrupted(_) | Self::Signal(..) => "interrupted",
             Self::Output(_) => "output",
             Self::Internal(_) => "internal",
+            Self::Fleet(_) => "fleet",
         }
     }
 
@@ -182,7 +187,8 @@ impl Error {
             | Self::Interrupted(p)
             | Self::Signal(_, p)
             | Self::Output(p)
-            | Self::Internal(p) => p.clone(),
+            | Self::Internal(p)
+            | Self::Fleet(p) => p.clone(),
         }
     }
 

@@ -7,6 +7,7 @@ mod commands;
 mod config;
 mod engine;
 mod error;
+mod fleet;
 mod http;
 mod input;
 mod output;

@@ -10,7 +10,7 @@ use std::cell::OnceCell;
 use tokio::time::Instant;
 
 use crate::audit::Audit;
-use crate::config::{self, Global, GlobalArgs, Invocation, Section};
+use crate::config::{self, Global, GlobalArgs, Invocation, Profile, Section};
 use crate::engine::wait::{self, Stop};
 use crate::engine::{self, Ctx};
 use crate::error::{Error, Problem};
@@ -38,15 +38,14 @@ pub async fn run<P: Platform>(global: &GlobalArgs, args: &P::Args, sections: &[S
     let audit = OnceCell::new();
     let result = execute::<P>(global, args, sections, &printer, &mut report, &audit).await;
     let next = next(&result, &report, &global.invocation, &describe);
-    report.finish(result, global.if_upgrading);
+    close(
+        result,
+        &mut report,
+        global.if_upgrading,
+        audit.get(),
+        &printer,
+    );
     report.next = next;
-    if let Some(audit) = audit.get().filter(|a| a.wrote()) {
-        let mut entry = audit.entry("result", report.platform, &report.target, report.outcome);
-        entry.exit_code = Some(report.exit_code);
-        if let Err(warning) = audit.append(&entry) {
-            printer.warn(&warning);
-        }
-    }
     match printer.result(&report) {
         Ok(()) => report.exit_code,
         Err(e) => {
@@ -107,7 +106,8 @@ fn next(
     }
 }
 
-fn init_tracing(verbose: u8, quiet: bool, color: bool) {
+/// Logs (`-v`) on stderr, redacted and terminal-safe.
+pub fn init_tracing(verbose: u8, quiet: bool, color: bool) {
     let level = match (quiet, verbose) {
         (true, _) => tracing::Level::ERROR,
         (false, 0) => tracing::Level::WARN,
@@ -145,7 +145,7 @@ async fn execute<P: Platform>(
     }
     let (_sandbox, profile) = if global_args.sandbox {
         let (sandbox, profile) =
-            sandbox::embedded(global_args, P::connection_given(args), sections).await?;
+            sandbox::embedded(global_args, P::connection_given(args), sections, 1).await?;
         (Some(sandbox), profile)
     } else {
         (None, config::load_profile(global_args, sections)?)
@@ -156,8 +156,21 @@ async fn execute<P: Platform>(
     }
     let global = config::global(global_args, &profile, P::reads_stdin(args))?;
     let audit = audit.get_or_init(|| Audit::new(global.audit_log.clone()));
+    one::<P>(args, &profile, &global, printer, audit, report).await
+}
+
+/// One target, the same for a single command and for every target of a fleet: open it and
+/// run the engine within `--timeout` (and signals), then `--verify` when asked.
+pub async fn one<P: Platform>(
+    args: &P::Args,
+    profile: &Profile,
+    global: &Global,
+    printer: &Printer,
+    audit: &Audit,
+    report: &mut Report,
+) -> Result<(), Error> {
     let ctx = Ctx {
-        global: &global,
+        global,
         printer,
         audit,
     };
@@ -169,7 +182,7 @@ async fn execute<P: Platform>(
         .unwrap_or_else(|| now + config::MAX_DURATION);
     let work = async {
         // Inside the bound: settings may read stdin or a FIFO, which must give way too.
-        let opened = P::open(args, &profile, &global, &mut report.target).await?;
+        let opened = P::open(args, profile, global, &mut report.target).await?;
         // What weakens the connection's security is said even with -q.
         for warning in &opened.warnings {
             printer.caution(warning);
@@ -180,7 +193,7 @@ async fn execute<P: Platform>(
     };
     let (mut target, action) = match wait::bounded(deadline, work).await {
         Ok(result) => result?,
-        Err(stop) => return Err(stopped(stop, report, &global)),
+        Err(stop) => return Err(stopped(stop, report, global)),
     };
     // `--verify`, once a rollback completed (its own bound: `--timeout` was for the rollback).
     let waited = matches!(action, Action::Start | Action::Status { watch: true });
@@ -203,6 +216,25 @@ async fn execute<P: Platform>(
             }
         }
         _ => Ok(()),
+    }
+}
+
+/// Closes a target's result document (outcome, exit code, end time) and appends the audit
+/// trail's closing line when the run recorded a request.
+pub fn close(
+    result: Result<(), Error>,
+    report: &mut Report,
+    if_upgrading: bool,
+    audit: Option<&Audit>,
+    printer: &Printer,
+) {
+    report.finish(result, if_upgrading);
+    if let Some(audit) = audit.filter(|a| a.wrote()) {
+        let mut entry = audit.entry("result", report.platform, &report.target, report.outcome);
+        entry.exit_code = Some(report.exit_code);
+        if let Err(warning) = audit.append(&entry) {
+            printer.warn(&warning);
+        }
     }
 }
 

@@ -22,21 +22,27 @@ pub struct SandboxArgs {
     /// The outcome to rehearse [default: none, every rollback succeeds].
     #[arg(long, value_enum, value_name = "SCENARIO")]
     pub scenario: Option<Scenario>,
+    /// Service Fabric applications to hold, myapp~app1 … myapp~appN (a fleet's rehearsal).
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub targets: u32,
 }
 
 /// `--sandbox`: starts the sandbox and reads its profile. `given` is a connection setting the
 /// user gave, which the sandbox cannot honour.
+/// `apps`: the Service Fabric applications it holds (`myapp~app1` … `myapp~appN`).
 pub async fn embedded(
     global: &GlobalArgs,
     given: Option<&'static str>,
     sections: &[Section],
+    apps: u32,
 ) -> Result<(Sandbox, Profile), Error> {
     if let Some(option) = given {
         return Err(Error::Usage(format!(
             "--sandbox brings its own endpoint and credentials: drop {option}, or drop --sandbox (ROLLBACK_SANDBOX) to reach a real platform"
         )));
     }
-    let sandbox = Sandbox::start(0, global.sandbox_scenario, None)
+    let sandbox = Sandbox::start_with_apps(0, global.sandbox_scenario, None, apps)
         .await
         .map_err(|e| Error::Usage(format!("cannot start the sandbox: {e}")))?;
     tracing::info!("sandbox listening on {}", sandbox.origin());
@@ -62,14 +68,15 @@ pub async fn serve(args: &SandboxArgs) -> u8 {
             "sandbox: {method} {path} {status}"
         )));
     });
-    let sandbox = match Sandbox::start(args.port, args.scenario, Some(log)).await {
-        Ok(sandbox) => sandbox,
-        Err(e) => {
-            let error = Error::Usage(format!("cannot start the sandbox: {e}"));
-            output::stderr_line(&format!("error: {error}"));
-            return error.exit_code();
-        }
-    };
+    let sandbox =
+        match Sandbox::start_with_apps(args.port, args.scenario, Some(log), args.targets).await {
+            Ok(sandbox) => sandbox,
+            Err(e) => {
+                let error = Error::Usage(format!("cannot start the sandbox: {e}"));
+                output::stderr_line(&format!("error: {error}"));
+                return error.exit_code();
+            }
+        };
     // stdout is the config file, whole, so `> sandbox.toml` gives one to use as `--config`.
     let config = sandbox.config();
     if let Err(e) = std::io::Write::write_all(&mut std::io::stdout().lock(), config.as_bytes()) {

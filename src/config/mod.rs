@@ -56,7 +56,7 @@ struct ConfigFile {
 }
 
 /// One profile: the options every command shares, and one table per platform.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct Profile {
     /// What the user should hear about the profile (secret files others can read).
     #[serde(skip)]
@@ -86,6 +86,25 @@ impl Profile {
             None => Ok(T::default()),
             Some(value) => T::deserialize(value.clone())
                 .map_err(|e| Error::Usage(format!("profile section {name}: {}", e.message()))),
+        }
+    }
+
+    /// The platform's table as written, if the profile has one.
+    pub fn section_table(&self, name: &str) -> Option<&toml::Table> {
+        self.sections.get(name).and_then(toml::Value::as_table)
+    }
+
+    /// Sets `keys` in the platform's table over what the profile says (a fleet plan's inline
+    /// connection keys); the caller has checked them against the section.
+    pub fn overlay(&mut self, name: &str, keys: &toml::Table) {
+        let value = self
+            .sections
+            .entry(name.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let Some(table) = value.as_table_mut() {
+            for (key, v) in keys {
+                table.insert(key.clone(), v.clone());
+            }
         }
     }
 
@@ -275,9 +294,19 @@ fn default_config_path() -> Option<PathBuf> {
 /// Loads the selected profile: `--profile`/`ROLLBACK_PROFILE`, else `default` when the file has
 /// one, else nothing.
 pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, Error> {
+    load_named_profile(args, args.profile.as_deref(), sections)
+}
+
+/// Loads the profile `profile` (else `default` when the file has one, else nothing) of the
+/// config file `--config` or the default one names.
+pub fn load_named_profile(
+    args: &GlobalArgs,
+    profile: Option<&str>,
+    sections: &[Section],
+) -> Result<Profile, Error> {
     let explicit = args.config.is_some();
     let Some(path) = args.config.clone().or_else(default_config_path) else {
-        return match &args.profile {
+        return match profile {
             Some(name) => Err(Error::Usage(format!(
                 "profile {}: no config file (set --config or XDG_CONFIG_HOME)",
                 shown(name)
@@ -292,9 +321,7 @@ pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, 
     let text = match input::read_regular(&path, input::MAX_SMALL_FILE) {
         Ok(bytes) => String::from_utf8(bytes)
             .map_err(|_| Error::Usage(format!("config file {}: not UTF-8 text", path.display())))?,
-        Err(e)
-            if e.kind() == std::io::ErrorKind::NotFound && !explicit && args.profile.is_none() =>
-        {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit && profile.is_none() => {
             return Ok(Profile {
                 origin: format!(
                     "no config file ({} does not exist), no profile",
@@ -310,7 +337,7 @@ pub fn load_profile(args: &GlobalArgs, sections: &[Section]) -> Result<Profile, 
             )));
         }
     };
-    select_profile(&text, &path, args.profile.as_deref(), sections)
+    select_profile(&text, &path, profile, sections)
 }
 
 /// The profile `name` (else `default`, else none) of the config file `text` read from `path`.

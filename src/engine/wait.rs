@@ -58,14 +58,15 @@ pub async fn bounded<T>(deadline: Instant, work: impl Future<Output = T>) -> Res
 }
 
 /// The signal listeners of a run.
-struct Signals {
+pub struct Signals {
     #[cfg(unix)]
     listeners: Vec<(Signal, tokio::signal::unix::Signal)>,
 }
 
 impl Signals {
+    /// Listens from now on: these signals no longer kill the process.
     #[cfg(unix)]
-    fn listen() -> Self {
+    pub fn listen() -> Self {
         use tokio::signal::unix::{SignalKind, signal};
         let listeners = [
             (Signal::Interrupt, SignalKind::interrupt()),
@@ -85,13 +86,13 @@ impl Signals {
     }
 
     #[cfg(not(unix))]
-    fn listen() -> Self {
+    pub fn listen() -> Self {
         Self {}
     }
 
     /// The next signal that arrives.
     #[cfg(unix)]
-    async fn next(&mut self) -> Signal {
+    pub async fn next(&mut self) -> Signal {
         std::future::poll_fn(|cx| {
             for (which, listener) in &mut self.listeners {
                 if let std::task::Poll::Ready(Some(())) = listener.poll_recv(cx) {
@@ -104,7 +105,7 @@ impl Signals {
     }
 
     #[cfg(not(unix))]
-    async fn next(&mut self) -> Signal {
+    pub async fn next(&mut self) -> Signal {
         match tokio::signal::ctrl_c().await {
             Ok(()) => Signal::Interrupt,
             Err(_) => std::future::pending().await,

@@ -11,6 +11,7 @@
 
 mod failure;
 mod message;
+mod pool;
 mod proxy;
 mod redirect;
 mod retry;
@@ -67,16 +68,31 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client whose proxies come from the environment (see [`proxy`]).
     pub fn new(options: ClientOptions) -> Result<Self, Error> {
-        Self::with_proxies(options, Proxies::from_env())
+        // Unit tests run many runtimes in one process, and a pooled connection belongs to the
+        // runtime that opened it: there each client keeps its own.
+        Self::build(options, Proxies::from_env(), !cfg!(test))
     }
 
+    #[cfg(test)]
     fn with_proxies(options: ClientOptions, proxies: Proxies) -> Result<Self, Error> {
+        Self::build(options, proxies, false)
+    }
+
+    /// `shared`: reuse the reqwest client (its connection pool, its TLS set-up) built earlier
+    /// in this process from the same TLS settings and timeout, so that a fleet's many targets
+    /// behind one endpoint share connections. Only for the environment's proxies, which do
+    /// not change while the process runs.
+    fn build(options: ClientOptions, proxies: Proxies, shared: bool) -> Result<Self, Error> {
         if matches!(options.token, TokenSource::Given(_)) {
             refuse_plain_http(&options.base)?;
         }
         // A proxy variable that applies to the endpoint but is no proxy URL: exit 2 now.
         proxies.route(&options.base)?;
         let proxies = Arc::new(proxies);
+        let key = shared.then(|| pool::key(&options.tls, options.request_timeout));
+        if let Some(client) = key.and_then(pool::get) {
+            return Ok(Self::with_client(client, options, proxies));
+        }
         let identity = match &options.tls.identity {
             Some(source) => {
                 let identity = tls::load_identity(source)?;
@@ -104,7 +120,14 @@ impl HttpClient {
             .timeout(options.request_timeout)
             .build()
             .map_err(|e| Error::Usage(format!("cannot set up the HTTP client: {}", chain(&e))))?;
-        Ok(Self {
+        if let Some(key) = key {
+            pool::put(key, client.clone());
+        }
+        Ok(Self::with_client(client, options, proxies))
+    }
+
+    fn with_client(client: reqwest::Client, options: ClientOptions, proxies: Arc<Proxies>) -> Self {
+        Self {
             client,
             base: options.base,
             tokens: Tokens::new(options.token),
@@ -113,7 +136,7 @@ impl HttpClient {
             request_timeout: options.request_timeout,
             proxies,
             routes_logged: Mutex::new(HashSet::new()),
-        })
+        }
     }
 
     fn token_for(&self, url: &Url) -> Option<Secret> {

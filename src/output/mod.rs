@@ -258,6 +258,13 @@ fn domains_label(domains: &Progress) -> String {
     label
 }
 
+/// The result document as JSON, secrets redacted (each target of a fleet).
+pub fn result_value(report: &Report) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    crate::redact::redact_json(&mut value);
+    value
+}
+
 /// The result document as printed with `--json` (pretty) or last in `-o jsonl` (one line with
 /// `"type": "result"`), secrets redacted.
 fn document(report: &Report, format: OutputFormat) -> String {

@@ -9,7 +9,7 @@ pub mod sf;
 
 use std::time::Duration;
 
-use clap::Args;
+use clap::{ArgMatches, Args, FromArgMatches};
 use serde::Serialize;
 
 use crate::config::{Global, Profile, Section};
@@ -30,6 +30,38 @@ pub struct WatchArgs {
 pub struct Under<C, S> {
     pub connection: C,
     pub scope: S,
+}
+
+/// How a platform's own arguments join the options it shares on a command line: a
+/// subcommand enum (`sf`'s `cluster`/`app`) or an arguments struct (`compose`).
+pub trait Scope: FromArgMatches {
+    fn augment(cmd: clap::Command) -> clap::Command;
+}
+
+// What `#[derive(Args)]` would write for `{ #[command(flatten)] connection, scope }`, which it
+// cannot for type parameters: a fleet target parses its words with it.
+impl<C: Args, S: Scope> FromArgMatches for Under<C, S> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(Self {
+            connection: C::from_arg_matches(matches)?,
+            scope: S::from_arg_matches(matches)?,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.connection.update_from_arg_matches(matches)?;
+        self.scope.update_from_arg_matches(matches)
+    }
+}
+
+impl<C: Args, S: Scope> Args for Under<C, S> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        S::augment(C::augment_args(cmd))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        S::augment(C::augment_args_for_update(cmd))
+    }
 }
 
 /// The normalized state every platform maps its own states into.

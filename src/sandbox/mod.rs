@@ -108,12 +108,12 @@ pub struct World {
 }
 
 impl World {
-    fn new(scenario: Option<Scenario>, credentials: Credentials, now: Now) -> Self {
+    fn new(scenario: Option<Scenario>, credentials: Credentials, now: Now, apps: u32) -> Self {
         let pace = scenario::pace(scenario);
         let unhealthy = scenario == Some(Scenario::Unhealthy);
         Self {
             credentials,
-            sf: sf::Sf::new(pace, unhealthy, now),
+            sf: sf::Sf::with_apps(pace, unhealthy, now, apps),
             cloudsvc: cloudsvc::Cloudsvc::new(pace, unhealthy, now),
             arcgis: arcgis::Arcgis::new(pace, unhealthy, now),
         }
@@ -144,11 +144,14 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Serves on 127.0.0.1:`port` (0: any free port) on the current tokio runtime.
-    pub async fn start(
+    /// Serves on 127.0.0.1:`port` (0: any free port) on the current tokio runtime, with `apps`
+    /// Service Fabric applications `myapp~app1` … `myapp~appN`, each mid-upgrade (more than
+    /// one for a fleet's rehearsal or benchmark).
+    pub async fn start_with_apps(
         port: u16,
         scenario: Option<Scenario>,
         log: Option<Log>,
+        apps: u32,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
@@ -157,7 +160,7 @@ impl Sandbox {
             })?;
         let addr = listener.local_addr()?;
         let credentials = Credentials::create(scenario == Some(Scenario::Auth))?;
-        let world = World::new(scenario, credentials.clone(), Now::current());
+        let world = World::new(scenario, credentials.clone(), Now::current(), apps);
         let task = tokio::spawn(serve::serve(listener, Arc::new(Mutex::new(world)), log));
         Ok(Self {
             addr,

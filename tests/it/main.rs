@@ -10,6 +10,7 @@ mod config;
 mod crash;
 mod echo;
 mod faults;
+mod fleet;
 mod habits;
 mod hostile;
 mod injection;

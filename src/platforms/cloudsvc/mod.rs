@@ -99,7 +99,6 @@ impl CloudsvcTarget {
     pub fn walk_request(&self, domain: u32) -> Request {
         self.client.walk_request(domain)
     }
-
 }
 
 impl Rollback for CloudsvcTarget {

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 
-use crate::platforms::WatchArgs;
+use crate::platforms::{Scope, WatchArgs};
 
 /// Service Fabric compose deployments: their upgrades.
 #[derive(Debug, Args)]
@@ -32,4 +32,10 @@ pub enum ComposeAction {
         #[command(flatten)]
         watch: WatchArgs,
     },
+}
+
+impl Scope for ComposeScope {
+    fn augment(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }

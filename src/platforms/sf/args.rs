@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::platforms::{Under, WatchArgs};
+use crate::platforms::{Scope, Under, WatchArgs};
 
 /// `rollback sf cluster …` and `rollback sf app …`: the connection, then the scope.
 pub type SfArgs = Under<SfConnection, SfScope>;
@@ -126,5 +126,11 @@ impl SfConnection {
             ],
             &["ROLLBACK_SF_TOKEN"],
         )
+    }
+}
+
+impl Scope for SfScope {
+    fn augment(cmd: clap::Command) -> clap::Command {
+        Self::augment_subcommands(cmd).subcommand_required(true)
     }
 }

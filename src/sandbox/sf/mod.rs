@@ -14,6 +14,8 @@ use super::{Now, Reply, Request};
 
 pub const APP_ID: &str = "myapp~app1";
 const APP_NAME: &str = "fabric:/myapp/app1";
+/// The ids of the applications beyond the first: `myapp~app2`, `myapp~app3`, … (a fleet's).
+const APP_PREFIX: &str = "myapp~app";
 const DOMAINS: u32 = 3;
 
 /// What one target is doing.
@@ -187,24 +189,42 @@ impl Target {
     }
 }
 
-/// The cluster and its one application.
+/// The cluster and its applications (`myapp~app1`, and more for a fleet).
 pub struct Sf {
     pace: Pace,
     unhealthy: bool,
     cluster: Target,
-    app: Target,
+    apps: Vec<Target>,
     compose: compose::Compose,
 }
 
 impl Sf {
+    #[cfg(test)]
     pub fn new(pace: Pace, unhealthy: bool, now: Now) -> Self {
+        Self::with_apps(pace, unhealthy, now, 1)
+    }
+
+    /// With `apps` applications `myapp~app1` … `myapp~appN` (at least one).
+    pub fn with_apps(pace: Pace, unhealthy: bool, now: Now, apps: u32) -> Self {
         Self {
             pace,
             unhealthy,
             cluster: Target::new("10.1.1541.9590", "10.0.1949.9590", now),
-            app: Target::new("2.0.0", "1.0.0", now),
+            apps: (0..apps.max(1))
+                .map(|_| Target::new("2.0.0", "1.0.0", now))
+                .collect(),
             compose: compose::Compose::new(now),
         }
+    }
+
+    /// The place among the applications of the id `myapp~appK`.
+    fn app_index(&self, id: &str) -> Option<usize> {
+        if id == APP_ID {
+            return Some(0);
+        }
+        let k: usize = id.strip_prefix(APP_PREFIX)?.parse().ok()?;
+        // `myapp~app01` is no application's id.
+        (k >= 1 && k <= self.apps.len() && id == format!("{APP_PREFIX}{k}")).then(|| k - 1)
     }
 
     pub fn handle(&mut self, request: &Request, creds: &Credentials, now: Now) -> Reply {
@@ -236,7 +256,7 @@ impl Sf {
             Some(rest) => {
                 let (id, rest) = rest.split_once('/').unwrap_or((rest, ""));
                 let id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
-                if id != APP_ID {
+                let Some(index) = self.app_index(&id) else {
                     return match (method, rest) {
                         ("GET", "") => Reply::empty(204),
                         _ => error(
@@ -245,12 +265,14 @@ impl Sf {
                             &format!("Application fabric:/{} not found.", id.replace('~', "/")),
                         ),
                     };
-                }
-                (Some(()), format!("/{rest}"))
+                };
+                (Some(index), format!("/{rest}"))
             }
             None => (None, path.to_string()),
         };
         let app = target.is_some();
+        let index = target.unwrap_or(0);
+        let name = app_name(index);
         match (method, rest.as_str(), app) {
             ("GET", "/$/GetUpgradeProgress", false) => {
                 let mut doc = self.cluster.progress(now);
@@ -268,24 +290,24 @@ impl Sf {
             }
             ("GET", "/$/GetUpgradeProgress", true) => {
                 let mut head = serde_json::Map::new();
-                head.insert("Name".into(), json!(APP_NAME));
+                head.insert("Name".into(), json!(name));
                 head.insert("TypeName".into(), json!("MyAppType"));
                 head.insert(
                     "TargetApplicationTypeVersion".into(),
-                    json!(self.app.target_version),
+                    json!(self.apps[index].target_version),
                 );
                 head.insert(
                     "UpgradeDescription".into(),
-                    json!({"Name": APP_NAME, "TargetApplicationTypeVersion": self.app.target_version,
+                    json!({"Name": name, "TargetApplicationTypeVersion": self.apps[index].target_version,
                         "UpgradeKind": "Rolling", "RollingUpgradeMode": "Monitored",
                         "MonitoringPolicy": {"FailureAction": "Rollback"}}),
                 );
-                head.extend(self.app.progress(now));
+                head.extend(self.apps[index].progress(now));
                 Reply::json(200, &Value::Object(head))
             }
             ("POST", "/$/RollbackUpgrade", app) => {
                 let (target, code) = if app {
-                    (&mut self.app, "FABRIC_E_APPLICATION_NOT_UPGRADING")
+                    (&mut self.apps[index], "FABRIC_E_APPLICATION_NOT_UPGRADING")
                 } else {
                     (&mut self.cluster, "FABRIC_E_FABRIC_NOT_UPGRADING")
                 };
@@ -302,24 +324,24 @@ impl Sf {
             }
             ("GET", "/", true) => Reply::json(
                 200,
-                &json!({"Id": APP_ID, "Name": APP_NAME, "TypeName": "MyAppType",
-                    "TypeVersion": self.app.version(now), "Status": "Ready", "Parameters": [],
-                    "HealthState": self.health(now, true)}),
+                &json!({"Id": app_id(index), "Name": name, "TypeName": "MyAppType",
+                    "TypeVersion": self.apps[index].version(now), "Status": "Ready", "Parameters": [],
+                    "HealthState": self.health(now, target)}),
             ),
             ("GET", "/$/GetClusterVersion", false) => {
                 Reply::json(200, &json!({"Version": self.cluster.version(now)}))
             }
-            ("GET", "/$/GetHealth", true) => self.health_document(now, true),
-            ("GET", "/$/GetClusterHealth", false) => self.health_document(now, false),
+            ("GET", "/$/GetHealth", true) => self.health_document(now, target),
+            ("GET", "/$/GetClusterHealth", false) => self.health_document(now, None),
             _ => Reply::empty(404),
         }
     }
 
-    fn health(&mut self, now: Now, app: bool) -> &'static str {
-        let target = if app {
-            &mut self.app
-        } else {
-            &mut self.cluster
+    /// The health of the application at `app`, or of the cluster.
+    fn health(&mut self, now: Now, app: Option<usize>) -> &'static str {
+        let target = match app {
+            Some(index) => &mut self.apps[index],
+            None => &mut self.cluster,
         };
         let failed = matches!(target.stage(now), Stage::Failed(_));
         if self.unhealthy || failed {
@@ -330,7 +352,7 @@ impl Sf {
     }
 
     /// GetHealth (application) or GetClusterHealth: Ok, or Error with its evaluation.
-    fn health_document(&mut self, now: Now, app: bool) -> Reply {
+    fn health_document(&mut self, now: Now, app: Option<usize>) -> Reply {
         let state = self.health(now, app);
         let evaluations = if state == "Error" {
             json!([{"HealthEvaluation": {
@@ -346,8 +368,8 @@ impl Sf {
             json!([])
         };
         let mut doc = json!({"AggregatedHealthState": state, "UnhealthyEvaluations": evaluations, "HealthEvents": []});
-        if app {
-            doc["Name"] = json!(APP_NAME);
+        if let Some(index) = app {
+            doc["Name"] = json!(app_name(index));
             doc["ServiceHealthStates"] =
                 json!([{"ServiceName": "fabric:/myapp/app1/web", "AggregatedHealthState": state}]);
         } else {
@@ -360,6 +382,20 @@ impl Sf {
                 json!([{"Name": APP_NAME, "AggregatedHealthState": state}]);
         }
         Reply::json(200, &doc)
+    }
+}
+
+/// The id of the application at `index`.
+fn app_id(index: usize) -> String {
+    format!("{APP_PREFIX}{}", index + 1)
+}
+
+/// The name of the application at `index` (`fabric:/myapp/app1`).
+fn app_name(index: usize) -> String {
+    if index == 0 {
+        APP_NAME.to_string()
+    } else {
+        format!("fabric:/myapp/app{}", index + 1)
     }
 }
 
