@@ -5,6 +5,7 @@
 
 mod args;
 mod journal;
+mod matrix;
 mod out;
 pub mod plan;
 mod run;
@@ -191,7 +192,7 @@ pub async fn main(
     );
     match action {
         FleetAction::Run(args) => run::run(args, global, kinds, sections).await,
-        FleetAction::Matrix(args) => shard::matrix(args, kinds, sections),
+        FleetAction::Matrix(args) => matrix::matrix(args, kinds, sections),
         FleetAction::Report(args) => out::merge(args, config::output_format(global)),
     }
 }

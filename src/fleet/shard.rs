@@ -3,9 +3,6 @@
 
 use std::str::FromStr;
 
-use super::args::MatrixArgs;
-use super::{Kind, plan};
-use crate::config::Section;
 use crate::error::Error;
 
 /// Shard `index` of `count`: the targets at positions p with `p % count == index`.
@@ -62,27 +59,6 @@ impl FromStr for Shard {
 impl std::fmt::Display for Shard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-/// `fleet matrix PLAN --shards N`: `{"include":[{"shard":"0/N"},…]}` on stdout, after checking
-/// the plan.
-pub fn matrix(args: &MatrixArgs, kinds: &'static [Kind], sections: &[Section]) -> u8 {
-    match plan::load(&args.plan, kinds, sections) {
-        Ok(_) => {
-            let include: Vec<serde_json::Value> = (0..args.shards)
-                .map(|index| {
-                    let shard = Shard {
-                        index,
-                        count: args.shards,
-                    };
-                    serde_json::json!({ "shard": shard.to_string() })
-                })
-                .collect();
-            let text = serde_json::json!({ "include": include }).to_string();
-            super::out::stdout(&format!("{text}\n"))
-        }
-        Err(error) => super::out::failed(&error),
     }
 }
 

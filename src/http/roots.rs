@@ -1,15 +1,14 @@
 //! The system's trust roots, read at the first certificate there is to check: reading and
 //! parsing them (a bundle plus a few hundred files under /etc/ssl/certs) costs more than a whole
-//! plain-http run, which never needs them.
+//! plain-http run, which never needs them. Also the verifier that checks no chain (`--insecure`,
+//! or no roots at all).
 
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-
-use super::tls::Unchecked;
 
 /// The platform's verifier over the system roots plus `--ca`, built when first asked.
 #[derive(Debug)]
@@ -88,6 +87,56 @@ impl ServerCertVerifier for SystemRoots {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
+    }
+}
+
+/// A verifier that does not check the server's certificate chain: with `refusal` unset it
+/// accepts any (`--insecure`); with it set it refuses every one with that reason (no trust roots
+/// could be loaded, so https cannot work, while plain http still does). Handshake signatures
+/// are checked either way.
+#[derive(Debug)]
+pub(super) struct Unchecked {
+    pub(super) algorithms: WebPkiSupportedAlgorithms,
+    pub(super) refusal: Option<String>,
+}
+
+impl ServerCertVerifier for Unchecked {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match &self.refusal {
+            None => Ok(ServerCertVerified::assertion()),
+            Some(reason) => Err(rustls::Error::General(format!(
+                "no trusted root certificates ({reason}); pass --ca"
+            ))),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
     }
 }
 

@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::ClientConfig;
+use rustls::client::danger::ServerCertVerifier;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use super::Secret;
-use super::roots::SystemRoots;
+use super::roots::{SystemRoots, Unchecked};
 use crate::error::Error;
 
 /// Where the TLS settings of one platform come from.
@@ -212,56 +212,6 @@ fn load_pkcs12(bytes: &[u8], name: &str, password: Option<&Secret>) -> Result<Id
             .collect(),
         key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec())),
     })
-}
-
-/// A verifier that does not check the server's certificate chain: with `refusal` unset it
-/// accepts any (`--insecure`); with it set it refuses every one with that reason (no trust roots
-/// could be loaded, so https cannot work, while plain http still does). Handshake signatures
-/// are checked either way.
-#[derive(Debug)]
-pub(super) struct Unchecked {
-    pub(super) algorithms: WebPkiSupportedAlgorithms,
-    pub(super) refusal: Option<String>,
-}
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match &self.refusal {
-            None => Ok(ServerCertVerified::assertion()),
-            Some(reason) => Err(rustls::Error::General(format!(
-                "no trusted root certificates ({reason}); pass --ca"
-            ))),
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]
