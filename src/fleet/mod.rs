@@ -257,3 +257,6 @@ pub async fn main(
         FleetAction::Report(args) => out::merge(args, config::output_format(global)),
     }
 }
+
+#[cfg(test)]
+mod tests;
