@@ -8,7 +8,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use crate::commands::sandbox::SandboxArgs;
 use crate::commands::{self, settings::ConfigAction, tools};
 use crate::config::{GlobalArgs, Invocation, Section};
-use crate::fleet::{self, FleetAction, Kind, Verb};
+use crate::fleet::{self, FleetAction, Kind};
 use crate::platforms::arcgis::{Arcgis, args::ArcgisArgs};
 use crate::platforms::cloudsvc::{Cloudsvc, args::CloudsvcArgs};
 use crate::platforms::compose::{Compose, args::ComposeScope};
@@ -171,88 +171,9 @@ fn given(matches: &ArgMatches) -> Vec<&'static str> {
 /// Every platform's table of a profile, checked whenever the config file is read.
 pub(crate) const SECTIONS: &[Section] = &[Sf::SECTION, Cloudsvc::SECTION, Arcgis::SECTION];
 
-/// Every platform as a fleet plan names it: its identity keys and the words of its `start`
-/// (or, attaching, `status --watch`).
-pub(crate) const FLEET: &[Kind] = &[
-    Kind {
-        platform: "sf-cluster",
-        section: "sf",
-        identity: &[],
-        section_identity: &[],
-        required: None,
-        words: |_, verb| match verb {
-            Verb::Start => words(&["cluster", "start"]),
-            Verb::Attach => words(&["cluster", "status", "--watch"]),
-        },
-        check: fleet::check::<Sf>,
-        run: fleet::run_one::<Sf>,
-    },
-    Kind {
-        platform: "sf-app",
-        section: "sf",
-        identity: &["app"],
-        section_identity: &[],
-        required: None,
-        words: |id, verb| {
-            let app = id.get("app").map_or("", String::as_str);
-            match verb {
-                Verb::Start => words(&["app", "start", "--", app]),
-                Verb::Attach => words(&["app", "status", "--watch", "--", app]),
-            }
-        },
-        check: fleet::check::<Sf>,
-        run: fleet::run_one::<Sf>,
-    },
-    Kind {
-        platform: "sf-compose",
-        section: "sf",
-        identity: &["compose"],
-        section_identity: &[],
-        required: None,
-        words: |id, verb| {
-            let name = id.get("compose").map_or("", String::as_str);
-            match verb {
-                Verb::Start => words(&["start", "--", name]),
-                Verb::Attach => words(&["status", "--watch", "--", name]),
-            }
-        },
-        check: fleet::check::<Compose>,
-        run: fleet::run_one::<Compose>,
-    },
-    Kind {
-        platform: "cloudsvc",
-        section: "cloudsvc",
-        identity: &[],
-        section_identity: &["service", "slot", "deployment"],
-        required: Some("service"),
-        words: |_, verb| match verb {
-            Verb::Start => words(&["start"]),
-            Verb::Attach => words(&["status", "--watch"]),
-        },
-        check: fleet::check::<Cloudsvc>,
-        run: fleet::run_one::<Cloudsvc>,
-    },
-    Kind {
-        platform: "arcgis",
-        section: "arcgis",
-        identity: &["to"],
-        section_identity: &[],
-        required: None,
-        words: |id, verb| match verb {
-            Verb::Start => vec![
-                "start".into(),
-                format!("--to={}", id.get("to").map_or("", String::as_str)),
-            ],
-            Verb::Attach => words(&["status", "--watch"]),
-        },
-        check: fleet::check::<Arcgis>,
-        run: fleet::run_one::<Arcgis>,
-    },
-];
-
-fn words(words: &[&str]) -> Vec<String> {
-    words.iter().map(|w| (*w).to_string()).collect()
-}
+/// Every platform as a fleet plan names it: each declares its entries (`Platform::FLEET`:
+/// identity keys, the words of its `start`) in its own folder.
+pub(crate) const FLEET: &[Kind] = fleet::kinds![Sf, Compose, Cloudsvc, Arcgis];
 
 /// The global options that only a command sending something uses (`start`, `walk`).
 const SENDING_ONLY: &[(&str, &str)] = &[

@@ -17,21 +17,23 @@ use std::pin::Pin;
 
 use clap::{Args as ClapArgs, FromArgMatches};
 
+pub use crate::platforms::Verb;
 pub use args::FleetAction;
 pub use plan::Target;
 
 use crate::commands;
 use crate::config::{self, Global, GlobalArgs, Profile, Section};
 use crate::output::Printer;
-use crate::platforms::Platform;
+use crate::platforms::{FleetEntry, Platform};
 use crate::report::Report;
 
 /// A target's run: its finished result document.
 pub type Running<'a> = Pin<Box<dyn Future<Output = Report> + 'a>>;
 
-/// One platform as a plan names it; adding a platform to fleets is one more entry (in
-/// `cli.rs`, the one place listing platforms).
-#[derive(Debug)]
+/// One kind of target as a plan names it: a platform's [`FleetEntry`] (declared in its own
+/// folder) with its table and how to check and run it. The table is made by [`kinds!`] from
+/// the platforms `cli.rs` lists.
+#[derive(Debug, Clone, Copy)]
 pub struct Kind {
     /// The plan's `platform` (`sf-app`), the result's `platform`.
     pub platform: &'static str,
@@ -53,14 +55,74 @@ pub struct Kind {
     pub run: for<'a> fn(&'a Job<'a>) -> Running<'a>,
 }
 
-/// What a target is asked to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
-    /// Roll back (`start`).
-    Start,
-    /// Wait for a rollback already accepted (`status --watch`): never send another.
-    Attach,
+/// A platform's entries and its `check` and `run`, for [`gather`].
+pub struct Family {
+    section: &'static str,
+    entries: &'static [FleetEntry],
+    check: fn(&Kind, &BTreeMap<String, String>) -> Result<(), String>,
+    run: for<'a> fn(&'a Job<'a>) -> Running<'a>,
 }
+
+impl Family {
+    /// Platform `P`'s entries.
+    pub const fn of<P: Platform>() -> Self
+    where
+        P::Args: ClapArgs + FromArgMatches,
+    {
+        Self {
+            section: P::SECTION.name,
+            entries: P::FLEET,
+            check: check::<P>,
+            run: run_one::<P>,
+        }
+    }
+
+    const fn kind(&self, index: usize) -> Kind {
+        let entry = &self.entries[index];
+        Kind {
+            platform: entry.platform,
+            section: self.section,
+            identity: entry.identity,
+            section_identity: entry.section_identity,
+            required: entry.required,
+            words: entry.words,
+            check: self.check,
+            run: self.run,
+        }
+    }
+}
+
+/// Every entry of `families`, in order; `N` is how many there are in all (a constant, so
+/// that the table is one too).
+pub const fn gather<const N: usize>(families: &[Family]) -> [Kind; N] {
+    assert!(!families.is_empty() && !families[0].entries.is_empty());
+    let mut kinds = [families[0].kind(0); N];
+    let mut filled = 0;
+    let mut family = 0;
+    while family < families.len() {
+        let mut index = 0;
+        while index < families[family].entries.len() {
+            kinds[filled] = families[family].kind(index);
+            filled += 1;
+            index += 1;
+        }
+        family += 1;
+    }
+    assert!(filled == N, "N must be the number of entries");
+    kinds
+}
+
+/// The fleet's table of kinds from a list of platform types:
+/// `kinds![Sf, Compose, Cloudsvc, Arcgis]` (each platform's `FLEET` entries, in that order).
+macro_rules! kinds {
+    ($($platform:ty),+ $(,)?) => {{
+        const N: usize = 0 $(+ <$platform as $crate::platforms::Platform>::FLEET.len())+;
+        const KINDS: [$crate::fleet::Kind; N] =
+            $crate::fleet::gather::<N>(&[$($crate::fleet::Family::of::<$platform>()),+]);
+        &KINDS
+    }};
+}
+pub(crate) use kinds;
 
 /// One target ready to run: its plan entry, its profile (inline keys laid over) and options.
 pub struct Job<'a> {
@@ -196,3 +258,6 @@ pub async fn main(
         FleetAction::Report(args) => out::merge(args, config::output_format(global)),
     }
 }
+
+#[cfg(test)]
+mod tests;

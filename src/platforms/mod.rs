@@ -5,6 +5,7 @@
 pub mod arcgis;
 pub mod cloudsvc;
 pub mod compose;
+mod entry;
 pub mod sf;
 
 use std::time::Duration;
@@ -15,6 +16,8 @@ use serde::Serialize;
 use crate::config::{Global, Profile, Section};
 use crate::error::{Error, Problem};
 use crate::http::{ClientOptions, Delivery, HttpClient, Request, RequestRecord, Response};
+
+pub use entry::{FleetEntry, Verb};
 
 /// `--watch` for status commands.
 #[derive(Debug, Clone, Args)]
@@ -253,6 +256,8 @@ pub struct Prompt {
 pub trait Platform {
     /// Its table of a profile (`profile.rs`).
     const SECTION: Section;
+    /// Its kinds of target as a fleet plan names them, in the order `fleet` lists them.
+    const FLEET: &'static [FleetEntry];
     /// Its clap arguments (`args.rs`).
     type Args;
     /// The rollback target it opens.

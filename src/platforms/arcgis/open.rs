@@ -9,7 +9,7 @@ use super::{ArcgisClient, ArcgisTarget, Choice, Login};
 use crate::config::{self, Global, Profile, Section};
 use crate::error::Error;
 use crate::http::{ClientOptions, TokenPlacement, TokenSource};
-use crate::platforms::{Action, Describe, Opened, Platform};
+use crate::platforms::{Action, Describe, FleetEntry, Opened, Platform, Verb, entry};
 
 /// The token travels in this header and in the `token` form field, never in a URL.
 const TOKEN: TokenPlacement = TokenPlacement {
@@ -26,6 +26,19 @@ impl Platform for Arcgis {
         check: config::check::<ArcgisProfile>,
         keys: profile::KEYS,
     };
+    const FLEET: &'static [FleetEntry] = &[FleetEntry {
+        platform: "arcgis",
+        identity: &["to"],
+        section_identity: &[],
+        required: None,
+        words: |id, verb| match verb {
+            Verb::Start => vec![
+                "start".into(),
+                format!("--to={}", entry::identity(id, "to")),
+            ],
+            Verb::Attach => entry::words(&["status", "--watch"]),
+        },
+    }];
     type Args = ArcgisArgs;
     type Target = ArcgisTarget;
 

@@ -8,7 +8,7 @@ use super::{CloudsvcClient, CloudsvcTarget, Purpose};
 use crate::config::{self, Global, Profile, Section};
 use crate::error::Error;
 use crate::http::{ClientOptions, TokenPlacement};
-use crate::platforms::{Action, Describe, Opened, Platform};
+use crate::platforms::{Action, Describe, FleetEntry, Opened, Platform, Verb, entry};
 
 /// Azure Cloud Services (classic) deployments.
 pub struct Cloudsvc;
@@ -19,6 +19,16 @@ impl Platform for Cloudsvc {
         check: config::check::<CloudsvcProfile>,
         keys: profile::KEYS,
     };
+    const FLEET: &'static [FleetEntry] = &[FleetEntry {
+        platform: "cloudsvc",
+        identity: &[],
+        section_identity: &["service", "slot", "deployment"],
+        required: Some("service"),
+        words: |_, verb| match verb {
+            Verb::Start => entry::words(&["start"]),
+            Verb::Attach => entry::words(&["status", "--watch"]),
+        },
+    }];
     type Args = CloudsvcArgs;
     type Target = CloudsvcTarget;
 

@@ -6,7 +6,7 @@ use crate::config::{Global, Profile, Section};
 use crate::error::Error;
 use crate::platforms::sf::args::SfConnection;
 use crate::platforms::sf::{self, Sf};
-use crate::platforms::{Action, Describe, Opened, Platform, Under};
+use crate::platforms::{Action, Describe, FleetEntry, Opened, Platform, Under, Verb, entry};
 
 /// Service Fabric compose deployments: the same gateway, credentials and `[profiles.P.sf]` as
 /// `sf app`.
@@ -14,6 +14,19 @@ pub struct Compose;
 
 impl Platform for Compose {
     const SECTION: Section = Sf::SECTION;
+    const FLEET: &'static [FleetEntry] = &[FleetEntry {
+        platform: "sf-compose",
+        identity: &["compose"],
+        section_identity: &[],
+        required: None,
+        words: |id, verb| {
+            let name = entry::identity(id, "compose");
+            match verb {
+                Verb::Start => entry::words(&["start", "--", name]),
+                Verb::Attach => entry::words(&["status", "--watch", "--", name]),
+            }
+        },
+    }];
     type Args = Under<SfConnection, ComposeScope>;
     type Target = ComposeTarget;
 

@@ -10,7 +10,7 @@ use super::{AppId, Scope, SfClient, SfTarget};
 use crate::config::{self, Global, Profile, Section};
 use crate::error::Error;
 use crate::http::{ClientOptions, TokenPlacement};
-use crate::platforms::{Action, Describe, Opened, Platform};
+use crate::platforms::{Action, Describe, FleetEntry, Opened, Platform, Verb, entry};
 
 /// The server's own default when no `--server-timeout` is given.
 const SERVER_DEFAULT_TIMEOUT: u64 = 60;
@@ -24,6 +24,31 @@ impl Platform for Sf {
         check: config::check::<SfProfile>,
         keys: profile::KEYS,
     };
+    const FLEET: &'static [FleetEntry] = &[
+        FleetEntry {
+            platform: "sf-cluster",
+            identity: &[],
+            section_identity: &[],
+            required: None,
+            words: |_, verb| match verb {
+                Verb::Start => entry::words(&["cluster", "start"]),
+                Verb::Attach => entry::words(&["cluster", "status", "--watch"]),
+            },
+        },
+        FleetEntry {
+            platform: "sf-app",
+            identity: &["app"],
+            section_identity: &[],
+            required: None,
+            words: |id, verb| {
+                let app = entry::identity(id, "app");
+                match verb {
+                    Verb::Start => entry::words(&["app", "start", "--", app]),
+                    Verb::Attach => entry::words(&["app", "status", "--watch", "--", app]),
+                }
+            },
+        },
+    ];
     type Args = SfArgs;
     type Target = SfTarget;
 
