@@ -26,6 +26,10 @@ pub struct SandboxArgs {
     #[arg(long, default_value_t = 1, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub targets: u32,
+    /// Time one upgrade domain of a rollback takes [default: 800ms; 10m under
+    /// `--scenario slow`]. A short pace (`--pace 10ms`) makes a benchmark measure the client.
+    #[arg(long, value_parser = config::parse_duration, value_name = "DURATION")]
+    pub pace: Option<std::time::Duration>,
 }
 
 /// `--sandbox`: starts the sandbox and reads its profile. `given` is a connection setting the
@@ -69,7 +73,9 @@ pub async fn serve(args: &SandboxArgs) -> u8 {
         )));
     });
     let sandbox =
-        match Sandbox::start_with_apps(args.port, args.scenario, Some(log), args.targets).await {
+        match Sandbox::start_paced(args.port, args.scenario, Some(log), args.targets, args.pace)
+            .await
+        {
             Ok(sandbox) => sandbox,
             Err(e) => {
                 let error = Error::Usage(format!("cannot start the sandbox: {e}"));

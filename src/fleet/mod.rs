@@ -4,6 +4,7 @@
 //! signal, and writes what each ended with and the summary.
 
 mod args;
+mod board;
 mod journal;
 mod matrix;
 mod out;
@@ -133,6 +134,8 @@ pub struct Job<'a> {
     pub verb: Verb,
     /// The journal, which also records this target's requests as they are sent.
     pub journal: Option<&'a journal::Journal>,
+    /// Where its printer keeps its latest reading for the live table (on a terminal).
+    pub watch: Option<crate::output::Watch>,
 }
 
 /// The kind's words parsed as its platform's arguments. The environment does not fill them in
@@ -187,7 +190,8 @@ where
     Box::pin(async move {
         let kind = job.target.kind;
         let args = parse_args::<P>(kind, &job.target.identity, job.verb);
-        let printer = Printer::new(config::OutputFormat::Text, true, false);
+        let printer =
+            Printer::new(config::OutputFormat::Text, true, false).watched(job.watch.clone());
         let audit = journal::audit(job.global.audit_log.clone(), job.journal, &job.target.name);
         let args = match args {
             Ok(args) => args,

@@ -13,6 +13,7 @@ use futures_util::stream::FuturesUnordered;
 
 use serde_json::Value;
 
+use super::board::Board;
 use super::journal::{Earlier, Journal};
 use super::shard::Shard;
 use super::{Job, Kind, Verb, args::RunArgs, out, plan};
@@ -53,8 +54,10 @@ pub async fn run(
         .filter(|t| shard.is_none_or(|s| s.holds(t.position)))
         .collect();
     let journal = args.journal.clone().map(Journal::new);
+    let mut board = Board::new(format, global.quiet);
     // Under --sandbox, the sandbox lives as long as the run.
-    let prepared = prepare(&targets, args, global, sections, journal.as_ref()).await;
+    let live = board.is_some();
+    let prepared = prepare(&targets, args, global, sections, journal.as_ref(), live).await;
     let (_sandbox, prepared) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return out::failed(&error),
@@ -80,6 +83,8 @@ pub async fn run(
     let mut queue = prepared.iter();
     // Each running target wakes only itself: a wake-up costs the same at 10 or 1,000 in flight.
     let mut running: FuturesUnordered<Finishing> = FuturesUnordered::new();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         // A signal that came while targets were ending stops the start of new ones too.
         if stopped.is_none() {
@@ -93,10 +98,17 @@ pub async fn run(
         while may_start && running.len() < max {
             match queue.next() {
                 Some(Prepared::Run(job)) => {
+                    if let (Some(board), Some(watch)) = (&mut board, &job.watch) {
+                        board.start(&job.target.name, watch.clone());
+                    }
                     let run = (job.target.kind.run)(job);
                     running.push(Box::pin(async move { (&**job, run.await) }));
                 }
                 Some(Prepared::Done(target, outcome)) => {
+                    // Its line goes above the live table.
+                    if let Some(board) = &mut board {
+                        board.clear();
+                    }
                     let doc = serde_json::json!({
                         "name": target.name,
                         "platform": target.kind.platform,
@@ -112,6 +124,9 @@ pub async fn run(
         if running.is_empty() {
             break;
         }
+        if let Some(board) = &mut board {
+            board.draw();
+        }
         let finished = tokio::select! {
             biased;
             signal = signals.next(), if stopped.is_none() => {
@@ -120,8 +135,16 @@ pub async fn run(
                 None
             }
             done = running.next() => done,
+            // The elapsed times (and the latest readings) move on.
+            _ = tick.tick(), if board.is_some() => None,
         };
+        if let Some(board) = &mut board {
+            board.clear();
+        }
         if let Some((job, report)) = finished {
+            if let Some(board) = &mut board {
+                board.finish(&job.target.name);
+            }
             if report.exit_code != 0 {
                 failures += 1;
             }
@@ -139,6 +162,9 @@ pub async fn run(
                 &mut docs,
             );
         }
+    }
+    if let Some(board) = &mut board {
+        board.clear();
     }
     // Whatever was not started.
     for rest in queue {
@@ -172,6 +198,7 @@ async fn prepare<'a>(
     global: &'a GlobalArgs,
     sections: &[Section],
     journal: Option<&'a Journal>,
+    live: bool,
 ) -> Result<(Option<crate::sandbox::Sandbox>, Vec<Prepared<'a>>), Error> {
     if global.sandbox_scenario.is_some() && !global.sandbox {
         return Err(Error::Usage(
@@ -272,6 +299,7 @@ async fn prepare<'a>(
             global: options,
             verb,
             journal,
+            watch: live.then(Default::default),
         })));
     }
     Ok((sandbox, prepared))

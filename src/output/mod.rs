@@ -24,11 +24,13 @@ use crate::platforms::{Phase, Progress, Snapshot};
 use crate::report::{Outcome, Report};
 
 mod escape;
+mod latest;
 mod prompt;
 mod text;
 
 use escape::lines;
 pub use escape::one_line;
+pub use latest::Watch;
 use text::render_text;
 pub use text::table;
 
@@ -44,6 +46,8 @@ pub struct Printer {
     domains: RefCell<Option<Progress>>,
     /// The first failed write to stdout (JSON lines before the result).
     stdout_error: RefCell<Option<std::io::Error>>,
+    /// Where each reading is also kept for a printer of many runs (a fleet's target).
+    watch: Option<Watch>,
 }
 
 impl Printer {
@@ -58,7 +62,14 @@ impl Printer {
             last: RefCell::new(None),
             domains: RefCell::new(None),
             stdout_error: RefCell::new(None),
+            watch: None,
         }
+    }
+
+    /// This printer, also keeping each reading's phase and domains in `watch`.
+    pub fn watched(mut self, watch: Option<Watch>) -> Self {
+        self.watch = watch;
+        self
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
@@ -106,6 +117,11 @@ impl Printer {
     /// upgrade domains done ("UD 2/5 (UD2): …") where the platform has them; in `-o jsonl`,
     /// the event's `progress`.
     pub fn reading(&self, snapshot: &Snapshot) {
+        if let Some(watch) = &self.watch {
+            let mut latest = watch.borrow_mut();
+            latest.phase = Some(snapshot.phase);
+            latest.domains.clone_from(&snapshot.domains);
+        }
         self.domains.borrow_mut().clone_from(&snapshot.domains);
         let label = snapshot.domains.as_ref().map(domains_label);
         self.show(snapshot.phase, &snapshot.progress, label);
@@ -113,6 +129,9 @@ impl Printer {
 
     /// Where the operation stands; repeated readings that say the same thing are shown once.
     pub fn progress(&self, phase: Phase, message: &str) {
+        if let Some(watch) = &self.watch {
+            watch.borrow_mut().phase = Some(phase);
+        }
         self.show(phase, message, None);
     }
 

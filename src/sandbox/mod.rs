@@ -17,6 +17,7 @@ mod state;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use hyper::HeaderMap;
 use tokio::net::TcpListener;
@@ -108,8 +109,17 @@ pub struct World {
 }
 
 impl World {
-    fn new(scenario: Option<Scenario>, credentials: Credentials, now: Now, apps: u32) -> Self {
-        let pace = scenario::pace(scenario);
+    fn new(
+        scenario: Option<Scenario>,
+        credentials: Credentials,
+        now: Now,
+        apps: u32,
+        per_domain: Option<Duration>,
+    ) -> Self {
+        let mut pace = scenario::pace(scenario);
+        if let Some(per_domain) = per_domain {
+            pace.per_domain = per_domain;
+        }
         let unhealthy = scenario == Some(Scenario::Unhealthy);
         Self {
             credentials,
@@ -153,6 +163,19 @@ impl Sandbox {
         log: Option<Log>,
         apps: u32,
     ) -> std::io::Result<Self> {
+        Self::start_paced(port, scenario, log, apps, None).await
+    }
+
+    /// As [`Sandbox::start_with_apps`], with `per_domain` the time one upgrade domain of a
+    /// rollback takes (instead of the scenario's): short, so that a benchmark measures the
+    /// client rather than the simulated wait.
+    pub async fn start_paced(
+        port: u16,
+        scenario: Option<Scenario>,
+        log: Option<Log>,
+        apps: u32,
+        per_domain: Option<Duration>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
             .map_err(|e| {
@@ -160,7 +183,13 @@ impl Sandbox {
             })?;
         let addr = listener.local_addr()?;
         let credentials = Credentials::create(scenario == Some(Scenario::Auth))?;
-        let world = World::new(scenario, credentials.clone(), Now::current(), apps);
+        let world = World::new(
+            scenario,
+            credentials.clone(),
+            Now::current(),
+            apps,
+            per_domain,
+        );
         let task = tokio::spawn(serve::serve(listener, Arc::new(Mutex::new(world)), log));
         Ok(Self {
             addr,

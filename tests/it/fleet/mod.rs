@@ -3,6 +3,7 @@
 
 mod bench;
 mod journal;
+mod live;
 mod recipes;
 mod shards;
 

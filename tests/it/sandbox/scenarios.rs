@@ -231,3 +231,28 @@ fn a_scenario_without_the_sandbox_reaches_nothing() {
         run.stderr
     );
 }
+
+#[test]
+fn a_pace_sets_the_time_an_upgrade_domain_takes() {
+    // Under `slow` a domain takes ten minutes: a 20s timeout ends only because of the pace.
+    let served = Served::start(&["--scenario", "slow", "--pace", "10ms"]);
+    let run = served.run(&[
+        "--json",
+        "--timeout",
+        "20s",
+        "--poll-interval",
+        "100ms",
+        "sf",
+        "app",
+        "start",
+        "myapp~app1",
+        "--yes",
+    ]);
+    expect(&run, 0);
+    let doc = run.json();
+    assert_eq!(doc["outcome"], "rolled_back");
+    // Three domains of 10ms, not of the default 800ms.
+    assert!(doc["elapsed_ms"].as_u64().unwrap() < 2400, "{doc}");
+    let refused = super::served::run(&["sandbox", "--pace", "0s"], &[]);
+    expect(&refused, 2);
+}
