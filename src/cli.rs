@@ -16,8 +16,9 @@ use crate::platforms::sf::Sf;
 use crate::platforms::sf::args::{SfConnection, SfScope};
 use crate::platforms::{Platform, Under};
 
-/// Roll back an in-progress upgrade: Service Fabric clusters and applications, Azure Cloud
-/// Services (classic) deployments, ArcGIS Enterprise on Kubernetes patches.
+/// Roll back an in-progress upgrade: Service Fabric clusters, applications and compose
+/// deployments, Azure Cloud Services (classic) deployments, ArcGIS Enterprise on Kubernetes
+/// patches; one target or a fleet of them.
 ///
 /// `start` checks that an upgrade is rolling forward, asks on a terminal, sends the rollback and
 /// waits until the platform reports a final state. `status` reads the state once, or waits with
