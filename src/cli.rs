@@ -43,16 +43,12 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// One variant a platform; `run` and [`SECTIONS`] below take one line each too. The tools
-/// after them need no target: no config (but `config`), no network.
+/// The platforms (listed once, in [`platforms!`] below), then the tools, which need no
+/// target: no config (but `config`), no network.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Service Fabric: cluster, application and compose deployment upgrades.
-    Sf(SfGroup),
-    /// Azure Cloud Services (classic): deployment updates and upgrades.
-    Cloudsvc(CloudsvcArgs),
-    /// ArcGIS Enterprise on Kubernetes: patches.
-    Arcgis(ArcgisArgs),
+    #[command(flatten)]
+    Platform(Platforms),
     /// Many targets in one run: roll back every target of a plan, shard a plan, merge shards.
     Fleet {
         #[command(subcommand)]
@@ -82,9 +78,7 @@ impl Command {
     /// given on the command line (rather than by the environment), for `config show`.
     pub async fn run(self, global: &GlobalArgs, matches: &ArgMatches) -> u8 {
         match self {
-            Self::Sf(args) => args.scope.run(args.connection, global).await,
-            Self::Cloudsvc(args) => commands::run::<Cloudsvc>(global, &args, SECTIONS).await,
-            Self::Arcgis(args) => commands::run::<Arcgis>(global, &args, SECTIONS).await,
+            Self::Platform(platform) => platform.run(global).await,
             Self::Sandbox(args) => commands::sandbox::serve(&args).await,
             Self::Completions { shell } => tools::completions(shell, Cli::command()),
             Self::Fleet { action } => fleet::main(&action, global, FLEET, SECTIONS).await,
@@ -97,47 +91,99 @@ impl Command {
     }
 }
 
-/// Lists platforms that share the options of the command above them (`sf`'s connection), one
-/// line each: `Variant(its own subcommand's type) => its Platform`, whose `Args` are
-/// `Under<those options, that type>`. The clap subcommand and its dispatch come from the list.
-macro_rules! under {
-    ($(#[$doc:meta])* $group:ident: $name:ident($shared:ty) {
-        $($(#[$attr:meta])* $variant:ident($scope:ty) => $platform:ty,)+
-    }) => {
-        $(#[$doc])*
-        #[derive(Debug, Args)]
-        pub struct $group {
-            #[command(flatten)]
-            connection: $shared,
-            #[command(subcommand)]
-            scope: $name,
-        }
-
+/// THE list of platforms: each line is a platform (`Variant(its arguments) => its Platform`);
+/// platforms that share the options of a command above them (`sf`'s connection) are listed in
+/// a group under it, one line each, their `Args` being `Under<those options, their own>`. From
+/// this list come the clap subcommands and their dispatch, [`SECTIONS`] (a group's platforms
+/// share the first one's section) and the fleet's [`FLEET`].
+macro_rules! platforms {
+    (
+        groups {$(
+            $(#[$gdoc:meta])*
+            $gvariant:ident($group:ident: $name:ident($shared:ty)) {
+                $(#[$fattr:meta])* $fvariant:ident($fscope:ty) => $fplatform:ty,
+                $($(#[$attr:meta])* $variant:ident($scope:ty) => $platform:ty,)*
+            }
+        )*}
+        $(
+            $(#[$tdoc:meta])*
+            $tvariant:ident($targs:ty) => $tplatform:ty,
+        )*
+    ) => {
+        /// Every platform's subcommand.
         #[derive(Debug, Subcommand)]
-        pub enum $name {
-            $($(#[$attr])* $variant($scope),)+
+        pub enum Platforms {
+            $($(#[$gdoc])* $gvariant($group),)*
+            $($(#[$tdoc])* $tvariant($targs),)*
         }
 
-        impl $name {
-            async fn run(self, connection: $shared, global: &GlobalArgs) -> u8 {
+        impl Platforms {
+            async fn run(self, global: &GlobalArgs) -> u8 {
                 match self {
-                    $(Self::$variant(scope) => {
-                        let args = Under { connection, scope };
-                        commands::run::<$platform>(global, &args, SECTIONS).await
-                    })+
+                    $(Self::$gvariant(args) => args.scope.run(args.connection, global).await,)*
+                    $(Self::$tvariant(args) => {
+                        commands::run::<$tplatform>(global, &args, SECTIONS).await
+                    })*
                 }
             }
         }
+
+        $(
+            /// The platforms under one command: its options, then theirs.
+            #[derive(Debug, Args)]
+            pub struct $group {
+                #[command(flatten)]
+                connection: $shared,
+                #[command(subcommand)]
+                scope: $name,
+            }
+
+            #[derive(Debug, Subcommand)]
+            pub enum $name {
+                $(#[$fattr])* $fvariant($fscope),
+                $($(#[$attr])* $variant($scope),)*
+            }
+
+            impl $name {
+                async fn run(self, connection: $shared, global: &GlobalArgs) -> u8 {
+                    match self {
+                        Self::$fvariant(scope) => {
+                            let args = Under { connection, scope };
+                            commands::run::<$fplatform>(global, &args, SECTIONS).await
+                        }
+                        $(Self::$variant(scope) => {
+                            let args = Under { connection, scope };
+                            commands::run::<$platform>(global, &args, SECTIONS).await
+                        })*
+                    }
+                }
+            }
+        )*
+
+        /// Every platform's table of a profile, checked whenever the config file is read.
+        pub(crate) const SECTIONS: &[Section] =
+            &[$(<$fplatform>::SECTION,)* $(<$tplatform>::SECTION,)*];
+
+        /// Every platform as a fleet plan names it: each declares its entries
+        /// (`Platform::FLEET`, in its own folder).
+        pub(crate) const FLEET: &[Kind] =
+            fleet::kinds![$($fplatform, $($platform,)*)* $($tplatform,)*];
     };
 }
 
-under! {
-    /// The platforms under `sf`: one gateway, one connection.
-    SfGroup: SfCommand(SfConnection) {
-        #[command(flatten)]
-        Sf(SfScope) => Sf,
-        Compose(ComposeScope) => Compose,
+platforms! {
+    groups {
+        /// Service Fabric: cluster, application and compose deployment upgrades.
+        Sf(SfGroup: SfCommand(SfConnection)) {
+            #[command(flatten)]
+            Sf(SfScope) => Sf,
+            Compose(ComposeScope) => Compose,
+        }
     }
+    /// Azure Cloud Services (classic): deployment updates and upgrades.
+    Cloudsvc(CloudsvcArgs) => Cloudsvc,
+    /// ArcGIS Enterprise on Kubernetes: patches.
+    Arcgis(ArcgisArgs) => Arcgis,
 }
 
 /// The ids of the global options given on the command line, wherever they stand on it (clap
@@ -168,13 +214,6 @@ fn given(matches: &ArgMatches) -> Vec<&'static str> {
         })
         .collect()
 }
-
-/// Every platform's table of a profile, checked whenever the config file is read.
-pub(crate) const SECTIONS: &[Section] = &[Sf::SECTION, Cloudsvc::SECTION, Arcgis::SECTION];
-
-/// Every platform as a fleet plan names it: each declares its entries (`Platform::FLEET`:
-/// identity keys, the words of its `start`) in its own folder.
-pub(crate) const FLEET: &[Kind] = fleet::kinds![Sf, Compose, Cloudsvc, Arcgis];
 
 /// The global options that only a command sending something uses (`start`, `walk`).
 const SENDING_ONLY: &[(&str, &str)] = &[
