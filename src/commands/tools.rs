@@ -1,5 +1,5 @@
 //! The tools beside the platforms that need no settings and no network: shell completions and
-//! the man page (both generated from the clap tree `cli.rs` hands in), and the JSON Schema of
+//! the man page (both generated from the clap tree `cli` hands in), and the JSON Schema of
 //! the result document.
 
 use std::io::Write;

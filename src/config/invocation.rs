@@ -1,5 +1,5 @@
 //! The command line as typed, taken apart so that a `next:` hint can give the exact command to
-//! run next (attach with `status --watch`, walk a domain, rehearse on the sandbox). `cli.rs`
+//! run next (attach with `status --watch`, walk a domain, rehearse on the sandbox). `cli`
 //! fills it from the clap tree; secrets never come from argv, so echoing it leaks none.
 
 /// The words of the command line, by role.

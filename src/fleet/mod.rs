@@ -33,7 +33,7 @@ pub type Running<'a> = Pin<Box<dyn Future<Output = Report> + 'a>>;
 
 /// One kind of target as a plan names it: a platform's [`FleetEntry`] (declared in its own
 /// folder) with its table and how to check and run it. The table is made by [`kinds!`] from
-/// the platforms `cli.rs` lists.
+/// the platforms `cli` lists.
 #[derive(Debug, Clone, Copy)]
 pub struct Kind {
     /// The plan's `platform` (`sf-app`), the result's `platform`.

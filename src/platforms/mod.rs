@@ -252,7 +252,7 @@ pub struct Prompt {
 }
 
 /// A platform as the command line, the configuration and the engine see it: adding a platform
-/// is a folder that implements this (and `Rollback`) plus one line in `cli.rs`.
+/// is a folder that implements this (and `Rollback`) plus one line in `cli`'s `platforms!` listing.
 pub trait Platform {
     /// Its table of a profile (`profile.rs`).
     const SECTION: Section;
