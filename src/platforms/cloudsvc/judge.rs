@@ -64,15 +64,7 @@ impl CloudsvcTarget {
             return snapshot;
         }
         snapshot.phase = Phase::RollingBack;
-        let before = upgrade
-            .current_upgrade_domain_state
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("Before"));
-        let domain = upgrade
-            .current_upgrade_domain
-            .as_deref()
-            .and_then(|v| v.trim().parse::<u32>().ok());
-        if let (Mode::Manual, true, Some(domain)) = (self.mode, before, domain) {
+        if let (Mode::Manual, Some(domain)) = (self.mode, waiting_before(upgrade)) {
             // Each domain is walked once: a walk whose fate is unclear is never repeated.
             if self.tracking.walked.insert(domain) {
                 snapshot.next_step = Some(NextStep {
@@ -190,6 +182,11 @@ fn waiting_walk(upgrade: &model::UpgradeStatus) -> Option<u32> {
         .upgrade_type
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("Manual"));
+    manual.then(|| waiting_before(upgrade)).flatten()
+}
+
+/// The upgrade domain the update stands `Before`, if it does (whatever its mode).
+fn waiting_before(upgrade: &model::UpgradeStatus) -> Option<u32> {
     let before = upgrade
         .current_upgrade_domain_state
         .as_deref()
@@ -200,7 +197,7 @@ fn waiting_walk(upgrade: &model::UpgradeStatus) -> Option<u32> {
         .trim()
         .parse()
         .ok()?;
-    (manual && before).then_some(domain)
+    before.then_some(domain)
 }
 
 fn upgrade_state(upgrade: &model::UpgradeStatus) -> String {
